@@ -1,0 +1,6 @@
+import type { NamespaceCollector } from "./collector.js";
+
+export const containersCollector: NamespaceCollector<"containers"> = {
+  name: "containers",
+  read: (ctx, namespace) => ctx.client.listContainers(namespace, { deadline: ctx.deadline }),
+};

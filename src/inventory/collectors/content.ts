@@ -1,0 +1,12 @@
+import type { ContentInfo } from "../../containerd/types.js";
+import type { NamespaceCollector } from "./collector.js";
+
+/** Committed blobs of the namespace's content store. */
+export const contentCollector: NamespaceCollector<"content"> = {
+  name: "content",
+  async read(ctx, namespace) {
+    const blobs: ContentInfo[] = [];
+    for await (const blob of ctx.client.listContent(namespace, { deadline: ctx.deadline })) blobs.push(blob);
+    return blobs;
+  },
+};

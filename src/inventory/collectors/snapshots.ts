@@ -1,0 +1,55 @@
+import * as grpc from "@grpc/grpc-js";
+import { ContainerdError } from "../../containerd/errors.js";
+import type { SnapshotInfo, SnapshotUsage } from "../../containerd/types.js";
+import type { SnapshotEntry } from "../types.js";
+import { UsageCache } from "../usage-cache.js";
+import type { NamespaceCollector, ReadContext } from "./collector.js";
+
+/**
+ * Snapshots of every loaded snapshotter, with their disk usage. Committed
+ * snapshots are immutable, so their usage comes from the cache after the first
+ * read; active ones (an unpack or a container's writable layer) change and are
+ * measured on every scrape.
+ */
+export const snapshotsCollector: NamespaceCollector<"snapshots"> = {
+  name: "snapshots",
+  async read(ctx, namespace) {
+    const perSnapshotter = await Promise.all(
+      ctx.snapshotters.map((snapshotter) => readSnapshotter(ctx, namespace, snapshotter)),
+    );
+    return perSnapshotter.flat();
+  },
+};
+
+async function readSnapshotter(ctx: ReadContext, namespace: string, snapshotter: string): Promise<SnapshotEntry[]> {
+  const infos: SnapshotInfo[] = [];
+  for await (const info of ctx.client.listSnapshots(namespace, snapshotter, { deadline: ctx.deadline })) {
+    infos.push(info);
+  }
+  return Promise.all(
+    infos.map(async (info) => ({ ...info, snapshotter, usage: await usageOf(ctx, namespace, snapshotter, info) })),
+  );
+}
+
+async function usageOf(
+  ctx: ReadContext,
+  namespace: string,
+  snapshotter: string,
+  info: SnapshotInfo,
+): Promise<SnapshotUsage | null> {
+  const key = UsageCache.key(namespace, snapshotter, info.name, info.createdAt);
+  const immutable = info.kind === "committed";
+  const cached = immutable ? ctx.usageCache.get(key) : undefined;
+  if (cached) return cached;
+  try {
+    const usage = await ctx.limit(() =>
+      ctx.client.snapshotUsage(namespace, snapshotter, info.name, { deadline: ctx.deadline }),
+    );
+    if (immutable) ctx.usageCache.set(key, usage);
+    return usage;
+  } catch (error) {
+    // Removed between List and Usage: it holds nothing any more.
+    if (error instanceof ContainerdError && error.code === grpc.status.NOT_FOUND) return null;
+    throw error;
+  }
+}
