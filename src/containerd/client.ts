@@ -29,6 +29,8 @@ export interface ClientOptions {
 export interface CallOptions {
   /** Absolute deadline in epoch milliseconds; the call's own budget still applies if it is earlier. */
   deadline?: number;
+  /** This call's own budget instead of the client's default (a synchronous GC can take long). */
+  timeoutMs?: number;
 }
 
 export function socketPathOf(address: string): string {
@@ -240,7 +242,7 @@ export class ContainerdClient {
     const call = `${service}/${method}`;
     this.callCounts.set(call, (this.callCounts.get(call) ?? 0) + 1);
     const now = Date.now();
-    const deadline = Math.min(options.deadline ?? Infinity, now + this.callTimeoutMs);
+    const deadline = Math.min(options.deadline ?? Infinity, now + (options.timeoutMs ?? this.callTimeoutMs));
     const metadata = new grpc.Metadata();
     if (namespace !== undefined) metadata.set("containerd-namespace", namespace);
     const ctx: CallContext = { call, socketPath: this.socketPath, budgetMs: Math.max(0, deadline - now) };

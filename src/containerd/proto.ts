@@ -1,6 +1,4 @@
-import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import type { ProtoGrpcType as ContainersProto } from "./generated/containers.js";
@@ -11,6 +9,7 @@ import type { ProtoGrpcType as LeasesProto } from "./generated/leases.js";
 import type { ProtoGrpcType as NamespacesProto } from "./generated/namespace.js";
 import type { ProtoGrpcType as SnapshotsProto } from "./generated/snapshots.js";
 import type { ProtoGrpcType as VersionProto } from "./generated/version.js";
+import { packageRoot } from "../util/package.js";
 
 export type ContainerdProto = ContainersProto &
   ContentProto &
@@ -41,15 +40,8 @@ export const LOADER_OPTIONS: protoLoader.Options = {
   oneofs: true,
 };
 
-/** The package root holds proto/ both when run from src/ (tsx) and from dist/src/. */
 export function protoDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, "proto", "containerd"))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error("cannot find the proto/ directory of containerd-orphan-exporter");
-    dir = parent;
-  }
-  return join(dir, "proto");
+  return join(packageRoot(), "proto");
 }
 
 let cached: ContainerdProto | undefined;

@@ -75,11 +75,18 @@ export class InventoryReader {
     private readonly options: ReaderOptions = {},
   ) {}
 
-  read(deadline: number): Promise<Inventory> {
-    this.inflight ??= this.readOnce(deadline).finally(() => {
-      this.inflight = undefined;
+  /**
+   * Joins the read in flight, if any. `fresh` starts a new one instead, for
+   * callers that must see the state after their own changes (the prune); later
+   * callers join that one.
+   */
+  read(deadline: number, options: { fresh?: boolean } = {}): Promise<Inventory> {
+    if (this.inflight && !options.fresh) return this.inflight;
+    const read: Promise<Inventory> = this.readOnce(deadline).finally(() => {
+      if (this.inflight === read) this.inflight = undefined;
     });
-    return this.inflight;
+    this.inflight = read;
+    return read;
   }
 
   private async readOnce(deadline: number): Promise<Inventory> {

@@ -1,0 +1,74 @@
+import { readFileSync } from "node:fs";
+import type { Policy } from "../inventory/states.js";
+import { FlagError, type Flags } from "./flags.js";
+
+export interface Config {
+  listenAddress: string;
+  telemetryPath: string;
+  webConfigFile: string;
+  containerdAddress: string;
+  containerdTimeoutMs: number;
+  namespaces: string[];
+  policy: Policy;
+  leaseDetailLimit: number;
+  scrapeTimeoutMs: number;
+  scrapeTimeoutOffsetMs: number;
+  /** undefined: admin routes are off. */
+  adminToken: string | undefined;
+  adminListenAddress: string;
+  pruneConfirmWindowMs: number;
+  logLevel: string;
+}
+
+const LOG_LEVELS = ["debug", "info", "warn", "error"];
+
+/** The token comes from a file or ADMIN_TOKEN, never from argv where `ps` would show it. */
+export function readAdminToken(tokenFile: string, env: NodeJS.ProcessEnv): string | undefined {
+  let token: string | undefined;
+  if (tokenFile !== "") {
+    try {
+      token = readFileSync(tokenFile, "utf8").trim();
+    } catch (error) {
+      throw new FlagError(`--admin.token-file: cannot read ${tokenFile}: ${(error as Error).message}`);
+    }
+    if (token === "") throw new FlagError(`--admin.token-file: ${tokenFile} is empty`);
+  } else if (env.ADMIN_TOKEN) {
+    token = env.ADMIN_TOKEN.trim();
+  }
+  return token || undefined;
+}
+
+export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv): Config {
+  const logLevel = flags.string("log.level");
+  if (!LOG_LEVELS.includes(logLevel)) throw new FlagError(`--log.level must be one of ${LOG_LEVELS.join(", ")}`);
+  const telemetryPath = flags.string("web.telemetry-path");
+  if (!telemetryPath.startsWith("/")) throw new FlagError("--web.telemetry-path must start with /");
+  return {
+    listenAddress: flags.string("web.listen-address"),
+    telemetryPath,
+    webConfigFile: flags.string("web.config.file"),
+    containerdAddress: flags.string("containerd.address"),
+    containerdTimeoutMs: flags.durationMs("containerd.timeout"),
+    namespaces: flags.list("containerd.namespaces"),
+    policy: {
+      leaseStaleAfterMs: flags.durationMs(flags.has("lease-stale-after") ? "lease-stale-after" : "lease.stale-after"),
+      ingestIdleAfterMs: flags.durationMs("ingest.idle-after"),
+    },
+    leaseDetailLimit: flags.int("metrics.lease-detail-limit"),
+    scrapeTimeoutMs: flags.durationMs("scrape.timeout"),
+    scrapeTimeoutOffsetMs: flags.durationMs("scrape.timeout-offset"),
+    adminToken: readAdminToken(flags.string("admin.token-file"), env),
+    adminListenAddress: flags.string("admin.listen-address"),
+    pruneConfirmWindowMs: flags.durationMs("prune.confirm-window"),
+    logLevel,
+  };
+}
+
+/** ":9977" → all interfaces; "127.0.0.1:9978", "[::1]:9977". */
+export function splitListenAddress(address: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(address);
+  if (!match) throw new FlagError(`listen address ${JSON.stringify(address)} is not host:port`);
+  const port = Number(match[3]);
+  if (port > 65535) throw new FlagError(`listen address ${JSON.stringify(address)}: port out of range`);
+  return { host: match[1] ?? (match[2] || "::"), port };
+}

@@ -1,0 +1,56 @@
+import helmet from "@fastify/helmet";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import type { Config } from "../config/config.js";
+import type { InventorySource } from "../inventory/source.js";
+import type { ExporterMetrics } from "../metrics/exporter-metrics.js";
+import type { Pruner } from "../prune/pruner.js";
+import { formatValidationErrors } from "./errors.js";
+import { adminRoutes } from "./routes/admin.js";
+import { healthRoutes } from "./routes/health.js";
+import { inventoryRoutes } from "./routes/inventory.js";
+import { landingRoutes } from "./routes/landing.js";
+import { metricsRoutes } from "./routes/metrics.js";
+
+export interface AppDeps {
+  config: Config;
+  source: InventorySource;
+  metrics: ExporterMetrics;
+  pruner: Pruner;
+  version: string;
+}
+
+export interface BuildOptions {
+  /** "main": metrics and pages; "admin": admin routes only; "all": both (the default listener). */
+  routes?: "main" | "admin" | "all";
+  /** Silent when absent (tests). */
+  logger?: FastifyBaseLogger;
+  /** TLS options, from --web.config.file. */
+  https?: object | null;
+}
+
+/** The HTTP service, built without listening so tests can inject requests. */
+export async function buildApp(deps: AppDeps, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const routes = options.routes ?? "all";
+  const app = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    ...(options.https ? { https: options.https } : {}),
+    // Unknown fields are errors, not silently dropped; "yes" is not a boolean.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    schemaErrorFormatter: formatValidationErrors,
+    return503OnClosing: true,
+  });
+  // Plain HTTP is the norm for exporters: no HSTS, no upgrading of links to /metrics.
+  await app.register(helmet, {
+    global: true,
+    hsts: false,
+    contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
+  });
+  await app.register(healthRoutes);
+  if (routes !== "admin") {
+    await app.register(landingRoutes, deps);
+    await app.register(metricsRoutes, deps);
+    await app.register(inventoryRoutes, deps);
+  }
+  if (routes !== "main") await app.register(adminRoutes, deps);
+  return app;
+}

@@ -1,0 +1,216 @@
+import { randomBytes } from "node:crypto";
+import type { FastifyBaseLogger } from "fastify";
+import type { ContainerdClient } from "../containerd/client.js";
+import type { ByResource, ClassifiedInventory } from "../inventory/classify.js";
+import type { InventorySource } from "../inventory/source.js";
+import { LABEL, type Policy, STORE_RESOURCES } from "../inventory/states.js";
+import type { ExporterMetrics } from "../metrics/exporter-metrics.js";
+import { confirmIdle, ingestKey, leaseKey } from "./guard.js";
+import { type IngestCandidate, type LeaseCandidate, planPrune, type SkipReason } from "./plan.js";
+
+export interface PruneRequest {
+  dryRun: boolean;
+  namespaces?: string[];
+  leases?: string[];
+  abortIngests: boolean;
+  policy: Policy;
+  /** Who asked, for the audit log. */
+  client: string;
+}
+
+/** A not-found lease named in the request has only its id. */
+export type LeaseOutcome = Partial<LeaseCandidate> & { namespace: string; id: string; reason?: SkipReason };
+export type IngestOutcome = IngestCandidate & { reason?: SkipReason };
+
+export interface PruneReport {
+  dryRun: boolean;
+  startedAt: string;
+  timings: { classifySeconds: number; confirmSeconds: number; deleteSeconds: number; totalSeconds: number };
+  policy: { leaseStaleAfterSeconds: number; ingestIdleAfterSeconds: number };
+  leases: { deleted: LeaseOutcome[]; skipped: LeaseOutcome[] };
+  ingests: { aborted: IngestOutcome[]; skipped: IngestOutcome[] };
+  skippedNamespaces: string[];
+  gcForced: boolean;
+  bytes: {
+    /** Store bytes before, as measured. */
+    before: ByResource;
+    /** Store bytes after, measured again; absent on a dry run. */
+    after?: ByResource;
+    /** before − after; absent on a dry run. */
+    reclaimed?: ByResource & { total: number };
+    /** What the classification said a prune would free. */
+    predicted: ByResource & { total: number };
+  };
+}
+
+export class PruneBusyError extends Error {
+  constructor() {
+    super("a prune is already running; try again when it has finished");
+  }
+}
+
+const total = (bytes: ByResource) => STORE_RESOURCES.reduce((sum, r) => sum + bytes[r], 0);
+const withTotal = (bytes: ByResource) => ({ ...bytes, total: total(bytes) });
+const seconds = (from: number) => Math.round(performance.now() - from) / 1000;
+
+/**
+ * Gives back what the metrics call reclaimable: deletes stale and expired
+ * leases and aborts stale ingests, after making sure none of them is still
+ * moving, then lets containerd's GC remove what they held. One at a time.
+ */
+export class Pruner {
+  private busy = false;
+  private controller: AbortController | undefined;
+
+  constructor(
+    private readonly client: ContainerdClient,
+    private readonly source: InventorySource,
+    private readonly metrics: ExporterMetrics,
+    private readonly log: FastifyBaseLogger,
+    private readonly confirmWindowMs: number,
+  ) {}
+
+  get running(): boolean {
+    return this.busy;
+  }
+
+  /** Stops a running prune before its next containerd call (on shutdown). */
+  abort(): void {
+    this.controller?.abort(new Error("the exporter is shutting down; the prune stopped before its next step"));
+  }
+
+  async run(request: PruneRequest): Promise<PruneReport> {
+    if (this.busy) throw new PruneBusyError();
+    this.busy = true;
+    this.controller = new AbortController();
+    try {
+      const report = await this.prune(request, this.controller.signal);
+      this.record(report);
+      return report;
+    } catch (error) {
+      this.metrics.pruneRuns.inc({ result: "failure" });
+      throw error;
+    } finally {
+      this.busy = false;
+      this.controller = undefined;
+    }
+  }
+
+  private async prune(request: PruneRequest, signal: AbortSignal | undefined): Promise<PruneReport> {
+    const started = performance.now();
+    const startedAt = new Date().toISOString();
+    const classified = await this.freshClassification(request.policy);
+    if (!classified.inventory.up) throw new Error("containerd did not answer; nothing was pruned");
+    const plan = planPrune(classified, request);
+    const classifySeconds = seconds(started);
+
+    const confirmStart = performance.now();
+    const guard = await confirmIdle(this.client, classified, plan.leases, plan.ingests, this.confirmWindowMs, signal);
+    const confirmSeconds = seconds(confirmStart);
+
+    const skippedLeases: LeaseOutcome[] = [...plan.skippedLeases];
+    const leases = plan.leases.filter((lease) => {
+      if (!guard.movedLeases.has(leaseKey(lease))) return true;
+      skippedLeases.push({ ...lease, reason: "in-flight" });
+      return false;
+    });
+    const kept = new Set(skippedLeases.map((l) => `${l.namespace}\u0000${l.id}`));
+    const skippedIngests: IngestOutcome[] = [];
+    const ingests = plan.ingests.filter((ingest) => {
+      const reason = guard.movedIngests.has(ingestKey(ingest))
+        ? "in-flight"
+        : ingest.leases.some((id) => kept.has(`${ingest.namespace}\u0000${id}`))
+          ? "lease-skipped"
+          : undefined;
+      if (reason) skippedIngests.push({ ...ingest, reason });
+      return reason === undefined;
+    });
+
+    const report: PruneReport = {
+      dryRun: request.dryRun,
+      startedAt,
+      timings: { classifySeconds, confirmSeconds, deleteSeconds: 0, totalSeconds: 0 },
+      policy: {
+        leaseStaleAfterSeconds: request.policy.leaseStaleAfterMs / 1000,
+        ingestIdleAfterSeconds: request.policy.ingestIdleAfterMs / 1000,
+      },
+      leases: { deleted: leases, skipped: skippedLeases },
+      ingests: { aborted: ingests, skipped: skippedIngests },
+      skippedNamespaces: plan.skippedNamespaces,
+      gcForced: false,
+      bytes: { before: classified.store, predicted: withTotal(classified.reclaimable) },
+    };
+    if (!request.dryRun) {
+      const deleteStart = performance.now();
+      signal?.throwIfAborted();
+      await this.apply(classified, ingests, leases, report, request.client, signal);
+      report.timings.deleteSeconds = seconds(deleteStart);
+      const after = (await this.freshClassification(request.policy)).store;
+      report.bytes.after = after;
+      report.bytes.reclaimed = withTotal({
+        content: classified.store.content - after.content,
+        snapshot: classified.store.snapshot - after.snapshot,
+        ingest: classified.store.ingest - after.ingest,
+      });
+    }
+    report.timings.totalSeconds = seconds(started);
+    return report;
+  }
+
+  private freshClassification(policy: Policy): Promise<ClassifiedInventory> {
+    return this.source.classified(Date.now() + 60_000, policy, { fresh: true });
+  }
+
+  /**
+   * Aborts first, then deletes leases, the last one synchronously so that the
+   * GC it triggers has finished before the store is measured again. A lease
+   * delete is atomic in containerd: stopping between two leaves nothing half done.
+   */
+  private async apply(
+    classified: ClassifiedInventory,
+    ingests: IngestOutcome[],
+    leases: LeaseOutcome[],
+    report: PruneReport,
+    client: string,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    for (const ingest of ingests) {
+      signal?.throwIfAborted();
+      await this.client.abortIngest(ingest.namespace, ingest.ref);
+      this.log.info({ audit: "ingest-aborted", namespace: ingest.namespace, ref: ingest.ref, bytes: ingest.bytes, client }, "prune aborted an ingest");
+    }
+    for (const [index, lease] of leases.entries()) {
+      signal?.throwIfAborted();
+      const sync = index === leases.length - 1;
+      await this.client.deleteLease(lease.namespace, lease.id, sync, { timeoutMs: sync ? 120_000 : undefined });
+      this.log.info({ audit: "lease-deleted", namespace: lease.namespace, lease: lease.id, bytes: lease.bytes, client }, "prune deleted a lease");
+    }
+    const unreferenced = classified.namespaces.find((ns) =>
+      [...ns.content, ...ns.snapshots].some((r) => r.state === "unreferenced"),
+    );
+    if (leases.length === 0 && unreferenced) {
+      await this.forceGc(unreferenced.name);
+      report.gcForced = true;
+    }
+  }
+
+  /** containerd has no "run GC" call: deleting a throwaway lease with sync=true is the way `ctr content prune` does it. */
+  private async forceGc(namespace: string): Promise<void> {
+    const id = `containerd-orphan-exporter-gc-${randomBytes(4).toString("hex")}`;
+    const expire = new Date(Date.now() + 3600_000).toISOString().replace(/\.\d+Z$/, "Z");
+    await this.client.createLease(namespace, id, { [LABEL.expire]: expire });
+    await this.client.deleteLease(namespace, id, true, { timeoutMs: 120_000 });
+  }
+
+  private record(report: PruneReport): void {
+    if (report.dryRun) {
+      this.metrics.pruneRuns.inc({ result: "dry_run" });
+      return;
+    }
+    this.metrics.pruneRuns.inc({ result: "success" });
+    this.metrics.pruneLeasesDeleted.inc(report.leases.deleted.length);
+    this.metrics.pruneIngestsAborted.inc(report.ingests.aborted.length);
+    this.metrics.pruneReclaimedBytes.inc(Math.max(0, report.bytes.reclaimed?.total ?? 0));
+    this.metrics.pruneLastSuccess.set(Date.now() / 1000);
+  }
+}
