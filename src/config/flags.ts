@@ -15,6 +15,8 @@ export interface FlagSpec {
   commands?: readonly Command[];
   /** May be given several times (values accumulate). */
   repeat?: boolean;
+  /** A one-shot command's option: no environment twin. */
+  local?: boolean;
 }
 
 export const COMMANDS = ["serve", "inventory", "df", "prune"] as const;
@@ -38,11 +40,11 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: "admin.listen-address", default: "", commands: ["serve"], help: "Serve admin routes on this separate address (e.g. 127.0.0.1:9978); on the main one when empty." },
   { name: "prune.confirm-window", default: "2s", kind: "duration", commands: ["serve", "prune"], help: "How long the prune watches candidates for movement before deleting anything." },
   { name: "log.level", default: "info", help: "One of debug, info, warn, error." },
-  { name: "json", kind: "boolean", commands: ["inventory", "df", "prune"], help: "Print JSON instead of a table." },
-  { name: "dry-run", kind: "boolean", commands: ["prune"], help: "Report what would be pruned; delete nothing." },
-  { name: "namespace", kind: "string", repeat: true, commands: ["prune"], help: "Prune only this namespace (repeatable)." },
-  { name: "lease", kind: "string", repeat: true, commands: ["prune"], help: "Also delete this lease id even if not stale (repeatable; never a container's)." },
-  { name: "lease-stale-after", kind: "duration", commands: ["prune"], help: "Override --lease.stale-after for this run." },
+  { name: "json", local: true, kind: "boolean", commands: ["inventory", "df", "prune"], help: "Print JSON instead of a table." },
+  { name: "dry-run", local: true, kind: "boolean", commands: ["prune"], help: "Report what would be pruned; delete nothing." },
+  { name: "namespace", local: true, kind: "string", repeat: true, commands: ["prune"], help: "Prune only this namespace (repeatable)." },
+  { name: "lease", local: true, kind: "string", repeat: true, commands: ["prune"], help: "Also delete this lease id even if not stale (repeatable; never a container's)." },
+  { name: "lease-stale-after", local: true, kind: "duration", commands: ["prune"], help: "Override --lease.stale-after for this run." },
 ];
 
 export class FlagError extends Error {}
@@ -97,7 +99,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Pars
     }
   }
   for (const spec of FLAGS) {
-    if (values.has(spec.name)) continue;
+    if (values.has(spec.name) || spec.local) continue;
     const fromEnv = env[envName(spec.name)];
     if (fromEnv !== undefined && fromEnv !== "") values.set(spec.name, [fromEnv]);
   }
@@ -168,7 +170,7 @@ export function helpText(version: string): string {
   for (const f of FLAGS) {
     const def = f.default ? ` (default ${JSON.stringify(f.default)})` : "";
     const only = f.commands ? ` [${f.commands.join(", ")}]` : "";
-    const env = f.kind === "boolean" || f.repeat ? "" : ` [${envName(f.name)}${f.name === "admin.token-file" ? "; or the token itself in ADMIN_TOKEN" : ""}]`;
+    const env = f.local ? "" : ` [${envName(f.name)}${f.name === "admin.token-file" ? "; or the token itself in ADMIN_TOKEN" : ""}]`;
     lines.push(`  --${f.name}${def}${only}${env}`, `      ${f.help}`);
   }
   return lines.join("\n");

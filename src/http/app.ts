@@ -39,6 +39,12 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}): Promi
     schemaErrorFormatter: formatValidationErrors,
     return503OnClosing: true,
   });
+  // Every error answers { error: "what went wrong" }, like the routes' own refusals.
+  app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
+    const status = error.statusCode ?? 500;
+    if (status >= 500) request.log.error({ err: error }, "request failed");
+    return reply.code(status).send({ error: status >= 500 ? `internal error: ${error.message}` : error.message });
+  });
   // Plain HTTP is the norm for exporters: no HSTS, no upgrading of links to /metrics.
   await app.register(helmet, {
     global: true,

@@ -33,7 +33,8 @@ export class ExporterMetrics {
   readonly pruneReclaimedBytes: Counter;
   readonly pruneLeasesDeleted: Counter;
   readonly pruneIngestsAborted: Counter;
-  readonly pruneLastSuccess: Gauge;
+  /** Epoch seconds of the last successful prune; the gauge is absent until there is one. */
+  lastPruneSuccess: number | undefined;
 
   constructor() {
     const registers = Object.values(this.registries);
@@ -63,11 +64,6 @@ export class ExporterMetrics {
       help: "Ingests (partial downloads) aborted by prunes.",
       registers,
     });
-    this.pruneLastSuccess = new Gauge({
-      name: "containerd_prune_last_success_timestamp_seconds",
-      help: "When the last successful prune finished; absent before the first one.",
-      registers,
-    });
   }
 
   /** Renders a scrape; OpenMetrics when the scraper asked for it. */
@@ -75,6 +71,13 @@ export class ExporterMetrics {
     const format: Format = openMetrics ? "openmetrics" : "text";
     const perScrape = newRegistry(format);
     for (const write of FAMILY_WRITERS) write(perScrape, scrape);
+    if (this.lastPruneSuccess !== undefined) {
+      new Gauge({
+        name: "containerd_prune_last_success_timestamp_seconds",
+        help: "When the last successful prune finished; absent before the first one.",
+        registers: [perScrape],
+      }).set(this.lastPruneSuccess);
+    }
     const merged = Registry.merge([perScrape, this.registries[format]]);
     return { body: await merged.metrics(), contentType: merged.contentType };
   }

@@ -211,6 +211,6 @@ export class Pruner {
     this.metrics.pruneLeasesDeleted.inc(report.leases.deleted.length);
     this.metrics.pruneIngestsAborted.inc(report.ingests.aborted.length);
     this.metrics.pruneReclaimedBytes.inc(Math.max(0, report.bytes.reclaimed?.total ?? 0));
-    this.metrics.pruneLastSuccess.set(Date.now() / 1000);
+    this.metrics.lastPruneSuccess = Date.now() / 1000;
   }
 }

@@ -43,7 +43,7 @@ export const adminRoutes: FastifyPluginAsync<AppDeps> = async (parent, deps) => 
     await app.register(bearerAuth, {
       keys: new Set([token]),
       addHook: false,
-      verifyErrorLogLevel: "warn",
+      verifyErrorLogLevel: "debug", // refusals are logged below, once, with the client's address
       errorResponse: (error: Error) => ({ error: `unauthorized: ${error.message}` }),
     });
   }
@@ -57,6 +57,7 @@ export const adminRoutes: FastifyPluginAsync<AppDeps> = async (parent, deps) => 
     }
     app.verifyBearerAuth?.(request, reply, (error?: Error) => {
       if (error) {
+        request.log.warn({ reason: error.message, client: request.ip }, "admin request refused");
         reply.code(401).header("WWW-Authenticate", REALM).send({ error: `unauthorized: ${error.message}` });
         return;
       }

@@ -1,0 +1,120 @@
+import { describe, expect, it } from "vitest";
+import { classify } from "../../src/inventory/classify.js";
+import { DEFAULT_POLICY, LEASE_STATES, RESOURCE_STATES } from "../../src/inventory/states.js";
+import { ExporterMetrics } from "../../src/metrics/exporter-metrics.js";
+import {
+  blob,
+  container,
+  HOUR,
+  image,
+  ingest,
+  inventory,
+  lease,
+  MINUTE,
+  namespace,
+  NOW,
+  res,
+  snapshot,
+} from "../inventory/builders.js";
+import { parseExposition, sample, select } from "../support/exposition.js";
+
+const metrics = new ExporterMetrics();
+
+/** Two namespaces sharing a stale blob, a stuck download, an image, a container, a permanent lease. */
+function scenario() {
+  const moby = namespace("moby", {
+    leases: [
+      lease("pull-1", { createdAt: NOW - 3 * HOUR, expire: NOW + 20 * HOUR, resources: [res.content("layer"), res.ingest("dl-1")] }),
+      lease("pull-2", { createdAt: NOW - 5 * MINUTE, expire: NOW + 20 * HOUR, resources: [res.content("fresh")] }),
+      lease("old", { createdAt: NOW - 30 * HOUR, expire: NOW - 6 * HOUR, resources: [res.snapshot("overlayfs", "extract-1")] }),
+      lease("buildkit", { createdAt: NOW - 10 * HOUR, labels: { "containerd.io/gc.flat": "" }, resources: [res.content("cache")] }),
+    ],
+    content: [blob("layer", 1000), blob("fresh", 10), blob("cache", 300), blob("img", 50), blob("lost", 7)],
+    ingests: [ingest("dl-1", { offset: 400, updatedAt: NOW - HOUR })],
+    snapshots: [
+      snapshot("overlayfs", "extract-1", { kind: "active", usage: 2000 }),
+      snapshot("overlayfs", "ctr-1", { kind: "active", usage: 5 }),
+    ],
+    images: [image("docker.io/library/img:1", "img")],
+    containers: [container("c1", "overlayfs", "ctr-1")],
+  });
+  const other = namespace("default", { content: [blob("layer", 1000)] });
+  return classify(inventory([moby, other]), DEFAULT_POLICY, NOW);
+}
+
+async function render(classified = scenario(), leaseDetailLimit = 10, openMetrics = false) {
+  return metrics.render({ classified, exporterVersion: "9.9.9", leaseDetailLimit }, openMetrics);
+}
+
+describe("metric families", () => {
+  it("counts every lease state per namespace, zeros included", async () => {
+    const samples = parseExposition((await render()).body);
+    expect(sample(samples, "containerd_leases", { namespace: "moby", state: "stale" })).toBe(1);
+    expect(sample(samples, "containerd_leases", { namespace: "moby", state: "active" })).toBe(1);
+    expect(sample(samples, "containerd_leases", { namespace: "moby", state: "expired" })).toBe(1);
+    expect(sample(samples, "containerd_leases", { namespace: "moby", state: "permanent" })).toBe(1);
+    for (const state of LEASE_STATES) expect(sample(samples, "containerd_leases", { namespace: "default", state })).toBe(0);
+    expect(sample(samples, "containerd_lease_oldest_created_timestamp_seconds", { namespace: "moby", state: "expired" })).toBe(NOW - 30 * HOUR);
+    expect(select(samples, "containerd_lease_oldest_created_timestamp_seconds", { namespace: "default" })).toHaveLength(0);
+  });
+
+  it("reports content, ingest and snapshot bytes by state", async () => {
+    const samples = parseExposition((await render()).body);
+    expect(sample(samples, "containerd_content_bytes", { namespace: "moby", state: "stale" })).toBe(1000);
+    expect(sample(samples, "containerd_content_bytes", { namespace: "moby", state: "in_use" })).toBe(50);
+    expect(sample(samples, "containerd_content_bytes", { namespace: "moby", state: "pinned" })).toBe(300);
+    expect(sample(samples, "containerd_content_bytes", { namespace: "moby", state: "unreferenced" })).toBe(7);
+    expect(sample(samples, "containerd_content_blobs", { namespace: "default", state: "unreferenced" })).toBe(1);
+    expect(sample(samples, "containerd_ingest_bytes", { namespace: "moby", state: "stale" })).toBe(400);
+    expect(sample(samples, "containerd_ingest_oldest_updated_timestamp_seconds", { namespace: "moby" })).toBe(NOW - HOUR);
+    expect(sample(samples, "containerd_snapshot_bytes", { namespace: "moby", snapshotter: "overlayfs", state: "stale" })).toBe(2000);
+    expect(sample(samples, "containerd_snapshots", { namespace: "moby", snapshotter: "overlayfs", kind: "active", state: "in_use" })).toBe(1);
+    for (const state of RESOURCE_STATES) {
+      expect(select(samples, "containerd_snapshots", { namespace: "default", snapshotter: "native", state })).toHaveLength(3);
+    }
+  });
+
+  it("counts a shared blob once on the node and reclaims it only when every namespace lets go", async () => {
+    const samples = parseExposition((await render()).body);
+    expect(sample(samples, "containerd_store_bytes", { resource: "content" })).toBe(1000 + 10 + 300 + 50 + 7);
+    expect(sample(samples, "containerd_reclaimable_bytes", { resource: "content" })).toBe(1000 + 7);
+    expect(sample(samples, "containerd_reclaimable_bytes", { resource: "snapshot" })).toBe(2000);
+    expect(sample(samples, "containerd_reclaimable_bytes", { resource: "ingest" })).toBe(400);
+  });
+
+  it("details the largest stuck leases only, up to the limit", async () => {
+    const all = parseExposition((await render()).body);
+    const held = select(all, "containerd_lease_held_bytes");
+    expect(held.map((s) => s.labels.lease).sort()).toEqual(["buildkit", "old", "pull-1"]);
+    expect(sample(all, "containerd_lease_held_bytes", { lease: "old", state: "expired" })).toBe(2000);
+    const top1 = select(parseExposition((await render(scenario(), 1)).body), "containerd_lease_held_bytes");
+    expect(top1.map((s) => s.labels.lease)).toEqual(["old"]);
+    expect(select(parseExposition((await render(scenario(), 0)).body), "containerd_lease_held_bytes")).toHaveLength(0);
+  });
+
+  it("leaves a namespace that was not read completely out of the state metrics", async () => {
+    const broken = namespace("broken", { content: [blob("x", 5)], failed: ["images"] });
+    const classified = classify(inventory([broken]), DEFAULT_POLICY, NOW);
+    const samples = parseExposition((await render(classified)).body);
+    expect(select(samples, "containerd_leases", { namespace: "broken" })).toHaveLength(0);
+    expect(select(samples, "containerd_content_bytes", { namespace: "broken" })).toHaveLength(0);
+    expect(sample(samples, "containerd_reclaimable_bytes", { resource: "content" })).toBe(0);
+    expect(sample(samples, "containerd_store_bytes", { resource: "content" })).toBe(5);
+  });
+
+  it("labels build info with both versions and exposes the prune counters at zero", async () => {
+    const samples = parseExposition((await render()).body);
+    expect(sample(samples, "containerd_exporter_build_info", { version: "9.9.9", containerd_version: "v1.6.20" })).toBe(1);
+    expect(sample(samples, "containerd_up")).toBe(1);
+    for (const result of ["success", "failure", "dry_run"]) {
+      expect(sample(samples, "containerd_prune_runs_total", { result })).toBe(0);
+    }
+    expect(select(samples, "containerd_prune_last_success_timestamp_seconds")).toHaveLength(0);
+  });
+
+  it("speaks OpenMetrics when asked", async () => {
+    const { body, contentType } = await render(scenario(), 10, true);
+    expect(contentType).toMatch(/application\/openmetrics-text/);
+    expect(body.trimEnd().endsWith("# EOF")).toBe(true);
+  });
+});
