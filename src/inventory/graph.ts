@@ -41,12 +41,19 @@ export function labelRefs(labels: Labels): NodeKey[] {
 export interface Graph {
   has(node: NodeKey): boolean;
   children(node: NodeKey): NodeKey[];
+  /**
+   * What a flat lease's resource still keeps: a snapshot's parent (a snapshot
+   * cannot outlive its parent, so containerd's GC keeps the whole chain), an
+   * image's target. Labels are not followed.
+   */
+  flatChildren(node: NodeKey): NodeKey[];
   /** Bytes on disk of the node itself (content size, snapshot usage, ingest offset; 0 for images). */
   bytes(node: NodeKey): number;
 }
 
 export function buildGraph(ns: NamespaceInventory): Graph {
   const edges = new Map<NodeKey, () => NodeKey[]>();
+  const flatEdges = new Map<NodeKey, NodeKey>();
   const sizes = new Map<NodeKey, number>();
   for (const blob of ns.content) {
     const node = contentNode(blob.digest);
@@ -61,6 +68,7 @@ export function buildGraph(ns: NamespaceInventory): Graph {
       return refs;
     });
     sizes.set(node, snap.usage?.size ?? 0);
+    if (snap.parent) flatEdges.set(node, snapshotNode(snap.snapshotter, snap.parent));
   }
   for (const ingest of ns.ingests) {
     const node = ingestNode(ingest.ref);
@@ -69,15 +77,20 @@ export function buildGraph(ns: NamespaceInventory): Graph {
   }
   for (const image of ns.images) {
     edges.set(imageNode(image.name), () => [contentNode(image.target.digest), ...labelRefs(image.labels)]);
+    flatEdges.set(imageNode(image.name), contentNode(image.target.digest));
   }
   return {
     has: (node) => edges.has(node),
     children: (node) => edges.get(node)?.() ?? [],
+    flatChildren: (node) => {
+      const next = flatEdges.get(node);
+      return next === undefined ? [] : [next];
+    },
     bytes: (node) => sizes.get(node) ?? 0,
   };
 }
 
-/** A starting point of a walk; a flat one (a gc.flat lease's resource) is marked but not followed. */
+/** A starting point of a walk; a flat one (a gc.flat lease's resource) follows only flatChildren. */
 export interface Root {
   node: NodeKey;
   flat: boolean;
@@ -85,32 +98,33 @@ export interface Root {
 
 /**
  * Marks what the roots reach, in priority order: a node keeps the first level
- * that reaches it. A node first reached flat is expanded later if a deeper
- * level reaches it through a normal edge, so its children get that level.
- * Each node is expanded once: linear in nodes plus edges.
+ * that reaches it. A node first reached flat is expanded fully later if a
+ * deeper level reaches it through a normal edge, so its children get that
+ * level. Each node is expanded at most once each way: linear in nodes plus edges.
  */
 export function markLevels(graph: Graph, levels: Root[][]): Map<NodeKey, number> {
   const level = new Map<NodeKey, number>();
   const expanded = new Set<NodeKey>();
+  const expandedFlat = new Set<NodeKey>();
   levels.forEach((roots, current) => {
-    const stack: NodeKey[] = [];
-    const visit = (node: NodeKey, follow: boolean) => {
+    const stack: Root[] = [];
+    const visit = (node: NodeKey, flat: boolean) => {
       if (!graph.has(node)) return; // a label pointing at something that is gone
       if (!level.has(node)) level.set(node, current);
-      if (follow && !expanded.has(node)) {
-        expanded.add(node);
-        stack.push(node);
-      }
+      if (expanded.has(node) || (flat && expandedFlat.has(node))) return;
+      (flat ? expandedFlat : expanded).add(node);
+      stack.push({ node, flat });
     };
-    for (const root of roots) visit(root.node, !root.flat);
-    for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
-      for (const child of graph.children(node)) visit(child, true);
+    for (const root of roots) visit(root.node, root.flat);
+    for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+      const children = next.flat ? graph.flatChildren(next.node) : graph.children(next.node);
+      for (const child of children) visit(child, next.flat);
     }
   });
   return level;
 }
 
-/** Everything a set of roots reaches (flat roots not followed). */
+/** Everything a set of roots reaches. */
 export function reach(graph: Graph, roots: Root[]): Set<NodeKey> {
   return new Set(markLevels(graph, [roots]).keys());
 }

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what the exporter's tests and demo run against, when it is missing:
+# the real containerd (with ctr), a real registry, Prometheus and Alertmanager.
+set -euo pipefail
+
+missing=()
+command -v containerd >/dev/null || missing+=(containerd)
+command -v ctr >/dev/null || missing+=(containerd)
+command -v docker-registry >/dev/null || missing+=(docker-registry)
+if [ "${1:-}" != "--demo" ]; then
+  command -v promtool >/dev/null || missing+=(prometheus)
+  command -v prometheus >/dev/null || missing+=(prometheus)
+  command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanager)
+fi
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "missing ${missing[*]}: run as root, or: sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+for tool in containerd ctr docker-registry; do
+  command -v "$tool" >/dev/null || { echo "still missing after install: $tool" >&2; exit 1; }
+done
