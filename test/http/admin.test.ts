@@ -73,6 +73,18 @@ describe("admin routes with a token", () => {
     expect(res.headers.allow).toBe("POST");
   });
 
+  it("takes a POST without a body as all defaults", async () => {
+    const res = await t.app.inject({ method: "POST", url: "/admin/prune?dryRun=true", headers: auth });
+    expect(res.statusCode).toBe(502); // validated and run: only containerd is missing
+    expect(res.json().error).toMatch(/containerd did not answer/);
+  });
+
+  it("refuses a query parameter it does not know", async () => {
+    const res = await t.app.inject({ method: "POST", url: "/admin/prune?dryRun=maybe", headers: auth });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error).toMatch(/dryRun/);
+  });
+
   it("reports a prune that cannot reach containerd as a failure, not a crash", async () => {
     const res = await post(auth, { dryRun: true });
     expect(res.statusCode).toBe(502);

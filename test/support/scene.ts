@@ -48,8 +48,8 @@ export async function buildScene(): Promise<Scene> {
     const kept = await cancelledDownload(lab, "keep", keep);
     await createLease(lab, "keep", { id: "forever", expiresIn: null, labels: { owner: "scene" } });
     await client.addLeaseResource("keep", "forever", { type: "content", id: keep.manifestDigest });
-    for (const lease of kept.leases) await lab.ctr("keep", "leases", "rm", lease.id);
-    for (const ingest of kept.ingests) await client.abortIngest("keep", ingest.ref);
+    // A synchronous delete lets the GC take the lease's partial downloads with it.
+    for (const lease of kept.leases) await lab.ctr("keep", "leases", "rm", "--sync", lease.id);
     return {
       lab,
       client,

@@ -69,8 +69,12 @@ export const adminRoutes: FastifyPluginAsync<AppDeps> = async (parent, deps) => 
     "/admin/prune",
     {
       bodyLimit: BODY_LIMIT,
-      schema: { body: Type.Optional(PruneBody), querystring: PruneQuery },
+      schema: { body: PruneBody, querystring: PruneQuery },
       onRequest: authenticate,
+      // `curl -X POST` with no body at all means "all defaults".
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
     },
     async (request, reply) => {
       const body = request.body ?? {};

@@ -1,0 +1,16 @@
+// vitest global setup: one containerd lab for the whole run. Test files run in worker
+// processes, so they get the lab as plain data: `inject("lab")` returns its LabInfo.
+import type { TestProject } from "vitest/node";
+import { startLab, type LabInfo } from "./lab/lab.js";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    lab: LabInfo;
+  }
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const lab = await startLab({ dir: process.env.CONTAINERD_LAB_DIR });
+  project.provide("lab", lab.info());
+  return () => lab.stop();
+}
