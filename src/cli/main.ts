@@ -14,7 +14,9 @@ const json = (value: unknown) => print(`${JSON.stringify(value, null, 2)}\n`);
 
 /** One-shot commands: read containerd once, print, exit (non-zero on failure). */
 async function oneShot(command: "inventory" | "df" | "prune", flags: Flags, config: Config): Promise<number> {
-  const runtime = createRuntime(config, createLogger(config.logLevel));
+  // Reports go to stdout; stderr carries warnings, and for prune its audit lines.
+  const quiet = command !== "prune" && !flags.has("log.level");
+  const runtime = createRuntime(config, createLogger(quiet ? "warn" : config.logLevel));
   try {
     const deadline = Date.now() + config.scrapeTimeoutMs;
     if (command === "inventory") {
