@@ -1,97 +1,106 @@
+import * as grpc from "@grpc/grpc-js";
 import type { ContainerdClient } from "../containerd/client.js";
+import { ContainerdError } from "../containerd/errors.js";
+import type { LeaseResource } from "../containerd/types.js";
 import type { ClassifiedInventory } from "../inventory/classify.js";
 import type { IngestCandidate, LeaseCandidate } from "./plan.js";
 
 /**
- * The state of a candidate that would change if an operation were still
- * using it: its ingests' offsets, the usage of the active snapshots it holds
- * (an unpack in progress), and the list of what it holds.
+ * What would change if an operation were still using a candidate: its
+ * ingests' offsets and write times, the usage of the active snapshots it holds
+ * (an unpack writing into its extract snapshot), and the list of what it holds.
  */
-type Fingerprints = Map<string, string>;
-
-const leaseKey = (c: { namespace: string; id: string }) => `lease\u0000${c.namespace}\u0000${c.id}`;
-const ingestKey = (c: { namespace: string; ref: string }) => `ingest\u0000${c.namespace}\u0000${c.ref}`;
-
 interface Observed {
-  ingests: Map<string, { offset: number; updatedAt: number }>;
-  resources: Map<string, string>;
+  /** By namespace + ref; an ingest that is not here is gone. */
+  ingests: Map<string, string>;
+  /** By namespace + lease id: its resources, sorted; a lease that is not here is gone. */
+  resources: Map<string, LeaseResource[]>;
+  /** By namespace + resource type + id, for active snapshots. */
   usage: Map<string, number>;
 }
 
-function fingerprints(leases: LeaseCandidate[], ingests: IngestCandidate[], observed: Observed): Fingerprints {
-  const result: Fingerprints = new Map();
-  const ingestText = (ns: string, ref: string) => JSON.stringify(observed.ingests.get(`${ns}\u0000${ref}`) ?? null);
-  for (const lease of leases) {
-    const resources = observed.resources.get(`${lease.namespace}\u0000${lease.id}`) ?? "[]";
-    const parts = (JSON.parse(resources) as { type: string; id: string }[]).map((r) =>
+const key = (...parts: string[]) => parts.join("\u0000");
+/** Keys of the guard's verdicts: a lease and an ingest may share a name. */
+export const leaseKey = (c: { namespace: string; id: string }) => key("lease", c.namespace, c.id);
+export const ingestKey = (c: { namespace: string; ref: string }) => key("ingest", c.namespace, c.ref);
+
+const ingestState = (i: { offset: number; updatedAt: number }) => `${i.offset}@${i.updatedAt}`;
+
+function sorted(resources: LeaseResource[]): LeaseResource[] {
+  return [...resources].sort((a, b) => key(a.type, a.id).localeCompare(key(b.type, b.id)));
+}
+
+function fingerprint(lease: LeaseCandidate, observed: Observed): string | undefined {
+  const resources = observed.resources.get(key(lease.namespace, lease.id));
+  if (resources === undefined) return undefined;
+  return JSON.stringify(
+    resources.map((r) => [
+      r.type,
+      r.id,
       r.type === "ingests"
-        ? ingestText(lease.namespace, r.id)
-        : JSON.stringify(observed.usage.get(`${lease.namespace}\u0000${r.type}\u0000${r.id}`) ?? null),
-    );
-    result.set(leaseKey(lease), resources + parts.join(","));
-  }
-  for (const ingest of ingests) result.set(ingestKey(ingest), ingestText(ingest.namespace, ingest.ref));
-  return result;
+        ? observed.ingests.get(key(lease.namespace, r.id))
+        : observed.usage.get(key(lease.namespace, r.type, r.id)),
+    ]),
+  );
 }
 
-function sortedResources(resources: { type: string; id: string }[]): string {
-  return JSON.stringify([...resources].sort((a, b) => (a.type + a.id).localeCompare(b.type + b.id)));
-}
-
-/** What the classified inventory already saw: the "before" picture, at no extra cost. */
+/** The "before" picture is what the classified inventory already saw, at no extra cost. */
 function observedIn(classified: ClassifiedInventory): Observed {
   const observed: Observed = { ingests: new Map(), resources: new Map(), usage: new Map() };
   for (const ns of classified.namespaces) {
-    for (const i of ns.ingests) observed.ingests.set(`${ns.name}\u0000${i.ref}`, { offset: i.offset, updatedAt: i.updatedAt });
-    for (const l of ns.leases) observed.resources.set(`${ns.name}\u0000${l.id}`, sortedResources(l.resources));
+    for (const i of ns.ingests) observed.ingests.set(key(ns.name, i.ref), ingestState(i));
+    for (const l of ns.leases) observed.resources.set(key(ns.name, l.id), sorted(l.resources));
     for (const s of ns.snapshots) {
-      if (s.kind === "active") observed.usage.set(`${ns.name}\u0000snapshots/${s.snapshotter}\u0000${s.name}`, s.usage?.size ?? -1);
+      if (s.kind === "active") observed.usage.set(key(ns.name, `snapshots/${s.snapshotter}`, s.name), s.usage?.size ?? -1);
     }
   }
   return observed;
 }
 
-/** The "after" picture: only the calls needed for the candidates. */
+async function unlessGone<T>(call: Promise<T>): Promise<T | undefined> {
+  try {
+    return await call;
+  } catch (error) {
+    if (error instanceof ContainerdError && error.code === grpc.status.NOT_FOUND) return undefined;
+    throw error;
+  }
+}
+
+/** The "after" picture: only the calls the candidates need. */
 async function observeNow(
   client: ContainerdClient,
-  classified: ClassifiedInventory,
+  before: Observed,
   leases: LeaseCandidate[],
   ingests: IngestCandidate[],
   deadline: number,
 ): Promise<Observed> {
   const observed: Observed = { ingests: new Map(), resources: new Map(), usage: new Map() };
   const namespaces = new Set([...leases.map((l) => l.namespace), ...ingests.map((i) => i.namespace)]);
-  const active = new Set(
-    classified.namespaces.flatMap((ns) =>
-      ns.snapshots.filter((s) => s.kind === "active").map((s) => `${ns.name}\u0000snapshots/${s.snapshotter}\u0000${s.name}`),
-    ),
-  );
-  await Promise.all([
-    ...[...namespaces].map(async (ns) => {
-      for (const i of await client.listIngests(ns, { deadline })) {
-        observed.ingests.set(`${ns}\u0000${i.ref}`, { offset: i.offset, updatedAt: i.updatedAt });
-      }
-    }),
-    ...leases.map(async (lease) => {
-      const resources = await client.listLeaseResources(lease.namespace, lease.id, { deadline });
-      observed.resources.set(`${lease.namespace}\u0000${lease.id}`, sortedResources(resources));
-      await Promise.all(
-        resources.map(async (r) => {
-          const key = `${lease.namespace}\u0000${r.type}\u0000${r.id}`;
-          if (!active.has(key)) return;
-          const snapshotter = r.type.slice("snapshots/".length);
-          const usage = await client.snapshotUsage(lease.namespace, snapshotter, r.id, { deadline }).catch(() => null);
-          observed.usage.set(key, usage?.size ?? -1);
-        }),
-      );
-    }),
-  ]);
+  const readIngests = [...namespaces].map(async (ns) => {
+    for (const i of await client.listIngests(ns, { deadline })) observed.ingests.set(key(ns, i.ref), ingestState(i));
+  });
+  const readLeases = leases.map(async (lease) => {
+    const resources = await unlessGone(client.listLeaseResources(lease.namespace, lease.id, { deadline }));
+    if (resources === undefined) return;
+    observed.resources.set(key(lease.namespace, lease.id), sorted(resources));
+    const active = resources.filter((r) => before.usage.has(key(lease.namespace, r.type, r.id)));
+    await Promise.all(
+      active.map(async (r) => {
+        const snapshotter = r.type.slice("snapshots/".length);
+        const usage = await unlessGone(client.snapshotUsage(lease.namespace, snapshotter, r.id, { deadline }));
+        observed.usage.set(key(lease.namespace, r.type, r.id), usage?.size ?? -1);
+      }),
+    );
+  });
+  await Promise.all([...readIngests, ...readLeases]);
   return observed;
 }
 
 export interface GuardResult {
-  movedLeases: Set<string>;
-  movedIngests: Set<string>;
+  /** Candidates that changed during the window: an operation is still using them. */
+  moved: Set<string>;
+  /** Candidates that disappeared during the window (a pull finished, someone else pruned). */
+  gone: Set<string>;
 }
 
 /**
@@ -107,27 +116,35 @@ export async function confirmIdle(
   windowMs: number,
   signal: AbortSignal | undefined,
 ): Promise<GuardResult> {
-  const before = fingerprints(leases, ingests, observedIn(classified));
+  const before = observedIn(classified);
   const wait = classified.inventory.readAt * 1000 + windowMs - Date.now();
   if (wait > 0) await sleep(wait, signal);
-  const now = await observeNow(client, classified, leases, ingests, Date.now() + 30_000);
-  const after = fingerprints(leases, ingests, now);
-  const moved = (key: string) => before.get(key) !== after.get(key);
-  return {
-    movedLeases: new Set(leases.map(leaseKey).filter(moved)),
-    movedIngests: new Set(ingests.map(ingestKey).filter(moved)),
-  };
+  const after = await observeNow(client, before, leases, ingests, Date.now() + 30_000);
+  const result: GuardResult = { moved: new Set(), gone: new Set() };
+  for (const lease of leases) {
+    const now = fingerprint(lease, after);
+    if (now === undefined) result.gone.add(leaseKey(lease));
+    else if (now !== fingerprint(lease, before)) result.moved.add(leaseKey(lease));
+  }
+  for (const ingest of ingests) {
+    const now = after.ingests.get(key(ingest.namespace, ingest.ref));
+    if (now === undefined) result.gone.add(ingestKey(ingest));
+    else if (now !== before.ingests.get(key(ingest.namespace, ingest.ref))) result.moved.add(ingestKey(ingest));
+  }
+  return result;
 }
-
-export { ingestKey, leaseKey };
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
     const timer = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    }, { once: true });
+    signal?.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
   });
 }

@@ -6,7 +6,8 @@ export type SkipReason =
   | "holds-container-snapshot"
   | "not-found"
   | "namespace-incomplete"
-  | "lease-skipped";
+  | "lease-skipped"
+  | "gone";
 
 export interface LeaseCandidate {
   namespace: string;

@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
+import * as grpc from "@grpc/grpc-js";
 import type { FastifyBaseLogger } from "fastify";
 import type { ContainerdClient } from "../containerd/client.js";
+import { ContainerdError } from "../containerd/errors.js";
 import type { ByResource, ClassifiedInventory } from "../inventory/classify.js";
 import type { InventorySource } from "../inventory/source.js";
 import { LABEL, type Policy, STORE_RESOURCES } from "../inventory/states.js";
@@ -47,6 +49,22 @@ export class PruneBusyError extends Error {
   constructor() {
     super("a prune is already running; try again when it has finished");
   }
+}
+
+/** False when containerd says the object is already gone (a pull finished, someone else pruned). */
+async function stillThere(call: Promise<void>): Promise<boolean> {
+  try {
+    await call;
+    return true;
+  } catch (error) {
+    if (error instanceof ContainerdError && error.code === grpc.status.NOT_FOUND) return false;
+    throw error;
+  }
+}
+
+function moveToSkipped<T extends { reason?: SkipReason }>(from: T[], to: T[], item: T): void {
+  from.splice(from.indexOf(item), 1);
+  to.push({ ...item, reason: "gone" });
 }
 
 const total = (bytes: ByResource) => STORE_RESOURCES.reduce((sum, r) => sum + bytes[r], 0);
@@ -108,20 +126,20 @@ export class Pruner {
     const guard = await confirmIdle(this.client, classified, plan.leases, plan.ingests, this.confirmWindowMs, signal);
     const confirmSeconds = seconds(confirmStart);
 
+    const verdict = (key: string): SkipReason | undefined =>
+      guard.gone.has(key) ? "gone" : guard.moved.has(key) ? "in-flight" : undefined;
     const skippedLeases: LeaseOutcome[] = [...plan.skippedLeases];
     const leases = plan.leases.filter((lease) => {
-      if (!guard.movedLeases.has(leaseKey(lease))) return true;
-      skippedLeases.push({ ...lease, reason: "in-flight" });
-      return false;
+      const reason = verdict(leaseKey(lease));
+      if (reason) skippedLeases.push({ ...lease, reason });
+      return reason === undefined;
     });
-    const kept = new Set(skippedLeases.map((l) => `${l.namespace}\u0000${l.id}`));
+    // An ingest goes only with its leases: if one of them stays, so does the ingest.
+    const kept = new Set(skippedLeases.map(leaseKey));
     const skippedIngests: IngestOutcome[] = [];
     const ingests = plan.ingests.filter((ingest) => {
-      const reason = guard.movedIngests.has(ingestKey(ingest))
-        ? "in-flight"
-        : ingest.leases.some((id) => kept.has(`${ingest.namespace}\u0000${id}`))
-          ? "lease-skipped"
-          : undefined;
+      const holderKept = ingest.leases.some((id) => kept.has(leaseKey({ namespace: ingest.namespace, id })));
+      const reason = verdict(ingestKey(ingest)) ?? (holderKept ? "lease-skipped" : undefined);
       if (reason) skippedIngests.push({ ...ingest, reason });
       return reason === undefined;
     });
@@ -143,7 +161,7 @@ export class Pruner {
     if (!request.dryRun) {
       const deleteStart = performance.now();
       signal?.throwIfAborted();
-      await this.apply(classified, ingests, leases, report, request.client, signal);
+      await this.apply(classified, report, request.client, signal);
       report.timings.deleteSeconds = seconds(deleteStart);
       const after = (await this.freshClassification(request.policy)).store;
       report.bytes.after = after;
@@ -168,28 +186,39 @@ export class Pruner {
    */
   private async apply(
     classified: ClassifiedInventory,
-    ingests: IngestOutcome[],
-    leases: LeaseOutcome[],
     report: PruneReport,
     client: string,
     signal: AbortSignal | undefined,
   ): Promise<void> {
-    for (const ingest of ingests) {
+    // Over copies: an object already gone moves from the report's done list to its skipped list.
+    for (const ingest of [...report.ingests.aborted]) {
       signal?.throwIfAborted();
-      await this.client.abortIngest(ingest.namespace, ingest.ref);
+      if (!(await stillThere(this.client.abortIngest(ingest.namespace, ingest.ref)))) {
+        moveToSkipped(report.ingests.aborted, report.ingests.skipped, ingest);
+        continue;
+      }
       this.log.info({ audit: "ingest-aborted", namespace: ingest.namespace, ref: ingest.ref, bytes: ingest.bytes, client }, "prune aborted an ingest");
     }
-    for (const [index, lease] of leases.entries()) {
+    const toDelete = [...report.leases.deleted];
+    let collected = false;
+    for (const [index, lease] of toDelete.entries()) {
       signal?.throwIfAborted();
-      const sync = index === leases.length - 1;
-      await this.client.deleteLease(lease.namespace, lease.id, sync, { timeoutMs: sync ? 120_000 : undefined });
+      const sync = index === toDelete.length - 1;
+      if (!(await stillThere(this.client.deleteLease(lease.namespace, lease.id, sync, sync ? { timeoutMs: 120_000 } : {})))) {
+        moveToSkipped(report.leases.deleted, report.leases.skipped, lease);
+        continue;
+      }
+      collected ||= sync;
       this.log.info({ audit: "lease-deleted", namespace: lease.namespace, lease: lease.id, bytes: lease.bytes, client }, "prune deleted a lease");
     }
+    // The store is measured again only after a full collection: force one when no synchronous
+    // delete ran it (nothing deleted, or the last lease was already gone) and something waits for it.
     const unreferenced = classified.namespaces.find((ns) =>
       [...ns.content, ...ns.snapshots].some((r) => r.state === "unreferenced"),
     );
-    if (leases.length === 0 && unreferenced) {
-      await this.forceGc(unreferenced.name);
+    const waiting = report.leases.deleted.length > 0 ? report.leases.deleted[0] : unreferenced && { namespace: unreferenced.name };
+    if (!collected && waiting) {
+      await this.forceGc(waiting.namespace);
       report.gcForced = true;
     }
   }

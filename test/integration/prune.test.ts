@@ -5,7 +5,7 @@ import type { PruneReport } from "../../src/prune/pruner.js";
 import { pushImage } from "../lab/images.js";
 import { listContent, listImages, listIngests, listLeases, listSnapshots } from "../lab/inspect.js";
 import { startThrottleProxy } from "../lab/proxy.js";
-import { createLease } from "../lab/scenarios.js";
+import { cancelledDownload, createLease } from "../lab/scenarios.js";
 import { spawnCtr } from "../lab/ctr.js";
 import { waitFor } from "../lab/wait.js";
 import { diskUsage } from "../support/disk.js";
@@ -154,6 +154,20 @@ describe("prune on the real lab", () => {
     expect((await listImages(scene.lab, "inflight")).map((i) => i.ref)).toEqual([pulledRef]);
     expect((await listSnapshots(scene.lab, "inflight")).filter((s) => s.kind === "Committed")).toHaveLength(image.layers.length);
     expect(await listLeases(scene.lab, "inflight")).toEqual([]);
+  });
+
+  it("reports a lease that vanished during the confirmation window as gone, not as a failure", async () => {
+    const image = await pushImage(scene.lab, { repo: "race", tag: "1", layers: [{ size: 2 << 20 }] });
+    const cut = await cancelledDownload(scene.lab, "race", image);
+    const id = cut.leases[0]?.id as string;
+    const pending = prune({ leaseStaleAfter: "0s", ingestIdleAfter: "0s", namespaces: ["race"] });
+    await new Promise((resolve) => setTimeout(resolve, 400)); // inside the 1 s window
+    await scene.lab.ctr("race", "leases", "rm", "--sync", id);
+    const res = await pending;
+    expect(res.statusCode).toBe(200);
+    const report = res.json() as PruneReport;
+    expect(report.leases.deleted).toEqual([]);
+    expect(report.leases.skipped).toContainEqual(expect.objectContaining({ id, reason: "gone" }));
   });
 
   it("works from the command line too", async () => {
