@@ -1,6 +1,6 @@
 import { RESOURCE_STATES } from "../../inventory/states.js";
 import type { FamilyWriter } from "./family.js";
-import { countBy, scrapeGauge } from "./gauge.js";
+import { scrapeGauge, setCountAndBytesByState } from "./gauge.js";
 
 const SHARED = "A blob shared by several namespaces counts in each, so sums over namespaces overstate disk use; containerd_store_bytes counts it once.";
 
@@ -14,11 +14,6 @@ export const writeContent: FamilyWriter = (registry, { classified }) => {
     "state",
   ]);
   for (const ns of classified.namespaces.filter((n) => n.complete)) {
-    const counts = countBy(ns.content, RESOURCE_STATES, (b) => b.state);
-    const sizes = countBy(ns.content, RESOURCE_STATES, (b) => b.state, (b) => b.size);
-    for (const state of RESOURCE_STATES) {
-      blobs.set({ namespace: ns.name, state }, counts[state]);
-      bytes.set({ namespace: ns.name, state }, sizes[state]);
-    }
+    setCountAndBytesByState(blobs, bytes, { namespace: ns.name }, ns.content, RESOURCE_STATES, (b) => b.state, (b) => b.size);
   }
 };

@@ -36,3 +36,21 @@ export function minBy<T, K extends string>(
   }
   return result;
 }
+
+/** Sets a count gauge and a bytes gauge per state, every state present (0 allowed). */
+export function setCountAndBytesByState<T, S extends string, L extends string>(
+  count: Gauge<L | "state">,
+  bytes: Gauge<L | "state">,
+  labels: Record<L, string>,
+  items: readonly T[],
+  states: readonly S[],
+  stateOf: (item: T) => S,
+  sizeOf: (item: T) => number,
+): void {
+  const counts = countBy(items, states, stateOf);
+  const sizes = countBy(items, states, stateOf, sizeOf);
+  for (const state of states) {
+    count.set({ ...labels, state } as Record<L | "state", string>, counts[state]);
+    bytes.set({ ...labels, state } as Record<L | "state", string>, sizes[state]);
+  }
+}

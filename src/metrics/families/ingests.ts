@@ -1,6 +1,6 @@
 import { INGEST_STATES } from "../../inventory/states.js";
 import type { FamilyWriter } from "./family.js";
-import { countBy, scrapeGauge } from "./gauge.js";
+import { scrapeGauge, setCountAndBytesByState } from "./gauge.js";
 
 export const writeIngests: FamilyWriter = (registry, { classified }) => {
   const count = scrapeGauge(
@@ -22,12 +22,7 @@ export const writeIngests: FamilyWriter = (registry, { classified }) => {
     ["namespace"],
   );
   for (const ns of classified.namespaces.filter((n) => n.complete)) {
-    const counts = countBy(ns.ingests, INGEST_STATES, (i) => i.state);
-    const sizes = countBy(ns.ingests, INGEST_STATES, (i) => i.state, (i) => i.offset);
-    for (const state of INGEST_STATES) {
-      count.set({ namespace: ns.name, state }, counts[state]);
-      bytes.set({ namespace: ns.name, state }, sizes[state]);
-    }
+    setCountAndBytesByState(count, bytes, { namespace: ns.name }, ns.ingests, INGEST_STATES, (i) => i.state, (i) => i.offset);
     if (ns.ingests.length > 0) oldest.set({ namespace: ns.name }, Math.min(...ns.ingests.map((i) => i.updatedAt)));
   }
 };
