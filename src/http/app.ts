@@ -10,6 +10,7 @@ import { healthRoutes } from "./routes/health.js";
 import { inventoryRoutes } from "./routes/inventory.js";
 import { landingRoutes } from "./routes/landing.js";
 import { metricsRoutes } from "./routes/metrics.js";
+import type { WebConfigManager } from "./web-config.js";
 
 export interface AppDeps {
   config: Config;
@@ -24,16 +25,22 @@ export interface BuildOptions {
   routes?: "main" | "admin" | "all";
   /** Silent when absent (tests). */
   logger?: FastifyBaseLogger;
-  /** TLS options, from --web.config.file. */
+  /** TLS options; taken from `webConfig` when absent. */
   https?: object | null;
+  /**
+   * --web.config.file: TLS, client certificates and (except on the admin-only
+   * listener) basic auth on every route, reloaded in place.
+   */
+  webConfig?: WebConfigManager;
 }
 
 /** The HTTP service, built without listening so tests can inject requests. */
 export async function buildApp(deps: AppDeps, options: BuildOptions = {}): Promise<FastifyInstance> {
   const routes = options.routes ?? "all";
+  const https = options.https ?? options.webConfig?.httpsOptions() ?? null;
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
-    ...(options.https ? { https: options.https } : {}),
+    ...(https ? { https } : {}),
     // Unknown fields are errors, not silently dropped; "yes" is not a boolean.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     schemaErrorFormatter: formatValidationErrors,
@@ -51,6 +58,18 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}): Promi
     hsts: false,
     contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
   });
+  // Before any route, so that basic auth guards every one of them (404s included).
+  // The admin-only listener has no basic auth: its routes want the bearer token
+  // in the same Authorization header (docs/security.md).
+  try {
+    options.webConfig?.attach(app, {
+      basicAuth: routes !== "admin",
+      bearerAdmin: routes !== "main" && deps.config.adminToken !== undefined,
+    });
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
   await app.register(healthRoutes);
   if (routes !== "admin") {
     await app.register(landingRoutes, deps);

@@ -68,7 +68,7 @@ class ReportBook {
  */
 export class InventoryReader {
   readonly usageCache = new UsageCache();
-  private inflight: Promise<Inventory> | undefined;
+  private inflight: { read: Promise<Inventory>; deadline: number } | undefined;
 
   constructor(
     private readonly client: ContainerdClient,
@@ -76,16 +76,17 @@ export class InventoryReader {
   ) {}
 
   /**
-   * Joins the read in flight, if any. `fresh` starts a new one instead, for
-   * callers that must see the state after their own changes (the prune); later
-   * callers join that one.
+   * Joins the read in flight, if any, unless its deadline is later than the
+   * caller's: a 1s scrape must not wait on a prune's 60s read. `fresh` starts a
+   * new one instead, for callers that must see the state after their own
+   * changes (the prune); later callers join the newest read.
    */
   read(deadline: number, options: { fresh?: boolean } = {}): Promise<Inventory> {
-    if (this.inflight && !options.fresh) return this.inflight;
+    if (this.inflight && !options.fresh && this.inflight.deadline <= deadline) return this.inflight.read;
     const read: Promise<Inventory> = this.readOnce(deadline).finally(() => {
-      if (this.inflight === read) this.inflight = undefined;
+      if (this.inflight?.read === read) this.inflight = undefined;
     });
-    this.inflight = read;
+    this.inflight = { read, deadline };
     return read;
   }
 

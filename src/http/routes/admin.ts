@@ -70,7 +70,9 @@ export const adminRoutes: FastifyPluginAsync<AppDeps> = async (parent, deps) => 
     {
       bodyLimit: BODY_LIMIT,
       schema: { body: PruneBody, querystring: PruneQuery },
-      onRequest: authenticate,
+      // The rate limit first: its plugin appends its own hook after a route's hooks, where
+      // a refused token (401) would never reach it and guessing would be unlimited.
+      onRequest: [app.rateLimit(), authenticate],
       // `curl -X POST` with no body at all means "all defaults".
       preValidation: async (request) => {
         request.body ??= {};

@@ -1,0 +1,110 @@
+import * as grpc from "@grpc/grpc-js";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { FakeContainerd, type FakeMethod } from "../support/fake-containerd.js";
+import type { TestApp } from "../support/app.js";
+import { select } from "../support/exposition.js";
+import { appFor, COLLECTORS, collectorSuccess, leasesOf, SAMPLE_LEASES, sampleNamespace, scrape, up } from "./support.js";
+
+/** Every family that describes a namespace's state. */
+const STATE_FAMILIES = [
+  "containerd_leases",
+  "containerd_lease_oldest_created_timestamp_seconds",
+  "containerd_lease_held_bytes",
+  "containerd_content_blobs",
+  "containerd_content_bytes",
+  "containerd_ingests",
+  "containerd_ingest_bytes",
+  "containerd_snapshots",
+  "containerd_snapshot_bytes",
+];
+
+let fake: FakeContainerd;
+beforeAll(async () => {
+  fake = await FakeContainerd.start({
+    data: {
+      namespaces: {
+        default: sampleNamespace("default"),
+        "k8s.io": sampleNamespace("k8s"),
+        bad: sampleNamespace("bad"),
+      },
+    },
+  });
+});
+afterAll(() => fake.dispose());
+
+let t: TestApp | undefined;
+afterEach(async () => {
+  await t?.close();
+  t = undefined;
+  fake.reset();
+});
+
+describe("one namespace failing", () => {
+  it.each<[FakeMethod, string, grpc.status]>([
+    ["Leases/List", "leases", grpc.status.INTERNAL],
+    ["Leases/ListResources", "leases", grpc.status.NOT_FOUND],
+    ["Content/List", "content", grpc.status.UNKNOWN],
+    ["Content/ListStatuses", "ingests", grpc.status.PERMISSION_DENIED],
+    ["Snapshots/List", "snapshots", grpc.status.UNAVAILABLE],
+    ["Snapshots/Usage", "snapshots", grpc.status.INTERNAL],
+    ["Images/List", "images", grpc.status.RESOURCE_EXHAUSTED],
+    ["Containers/List", "containers", grpc.status.INTERNAL],
+  ])("%s failing for \"bad\" only: the other namespaces are reported in full, \"bad\" not at all", async (method, collector, code) => {
+    t = await appFor(fake);
+    fake.fail(method, { code, namespace: "bad" });
+    const { status, samples } = await scrape(t);
+    expect(status).toBe(200);
+    expect(up(samples)).toBe(1);
+    expect(leasesOf(samples, "default")).toEqual(SAMPLE_LEASES);
+    expect(leasesOf(samples, "k8s.io")).toEqual(SAMPLE_LEASES);
+    for (const family of STATE_FAMILIES) expect(select(samples, family, { namespace: "bad" }), family).toEqual([]);
+    const success = collectorSuccess(samples);
+    expect(success[collector]).toBe(0);
+    for (const other of COLLECTORS.filter((c) => c !== collector)) expect(success[other], other).toBe(1);
+  });
+
+  // NOT_FOUND from Usage means "removed between List and Usage": not a failure.
+  it("takes Snapshots/Usage NOT_FOUND as a snapshot that went away, not as a failure", async () => {
+    t = await appFor(fake);
+    fake.fail("Snapshots/Usage", { code: grpc.status.NOT_FOUND, namespace: "bad" });
+    const { samples } = await scrape(t);
+    expect(collectorSuccess(samples).snapshots).toBe(1);
+    expect(leasesOf(samples, "bad")).toEqual(SAMPLE_LEASES);
+  });
+
+  it("names the incomplete namespace and the reason in /api/v1/inventory", async () => {
+    t = await appFor(fake);
+    fake.fail("Leases/List", { code: grpc.status.INTERNAL, namespace: "bad", message: "boltdb is on fire" });
+    const res = await t.app.inject({ url: "/api/v1/inventory" });
+    expect(res.statusCode).toBe(200);
+    const report = res.json() as { incompleteNamespaces: string[] };
+    expect(report.incompleteNamespaces).toEqual(["bad"]);
+    expect(res.body).not.toContain("bad-stale"); // no stuck lease of an incomplete namespace is offered for pruning
+  });
+
+  it("never prunes in an incomplete namespace, and does prune a complete one", async () => {
+    t = await appFor(fake, ["--prune.confirm-window=0s"], { ADMIN_TOKEN: "correct-horse-battery-staple" });
+    fake.fail("Content/List", { code: grpc.status.INTERNAL, namespace: "bad" });
+    const before = fake.data.namespaces.bad?.leases?.length;
+    const res = await t.app.inject({
+      method: "POST",
+      url: "/admin/prune",
+      headers: { authorization: "Bearer correct-horse-battery-staple", "content-type": "application/json" },
+      payload: JSON.stringify({ namespaces: ["bad"] }),
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ skippedNamespaces: ["bad"], leases: { deleted: [] } });
+    expect(fake.count("Leases/Delete")).toBe(0);
+    expect(fake.data.namespaces.bad?.leases?.length).toBe(before);
+    // The same request for a namespace that reads completely deletes its stale and expired leases.
+    fake.reset();
+    const ok = await t.app.inject({
+      method: "POST",
+      url: "/admin/prune",
+      headers: { authorization: "Bearer correct-horse-battery-staple", "content-type": "application/json" },
+      payload: JSON.stringify({ namespaces: ["bad"] }),
+    });
+    expect(ok.statusCode).toBe(200);
+    expect(fake.data.namespaces.bad?.leases?.map((l) => l.id).sort()).toEqual(["bad-active", "bad-permanent"]);
+  });
+});

@@ -1,0 +1,84 @@
+import * as grpc from "@grpc/grpc-js";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { FakeContainerd } from "../support/fake-containerd.js";
+import type { TestApp } from "../support/app.js";
+import { parseExposition, sample } from "../support/exposition.js";
+import { appFor, sampleNamespace } from "./support.js";
+
+const TOKEN = "correct-horse-battery-staple";
+
+describe("prune faults", () => {
+  let fake: FakeContainerd;
+  let t: TestApp;
+  beforeEach(async () => {
+    fake = await FakeContainerd.start({
+      data: { namespaces: { default: sampleNamespace("default"), "k8s.io": sampleNamespace("k8s") } },
+    });
+    t = await appFor(fake, ["--prune.confirm-window=0s"], { ADMIN_TOKEN: TOKEN });
+  });
+  afterEach(async () => {
+    await t.close();
+    await fake.dispose();
+  });
+
+  const prune = (body: object = {}) =>
+    t.app.inject({
+      method: "POST",
+      url: "/admin/prune",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      payload: JSON.stringify(body),
+    });
+  const leaseIds = (namespace: string) => (fake.data.namespaces[namespace]?.leases ?? []).map((l) => l.id).sort();
+
+  it("runs one prune at a time: a second one meanwhile gets 409 and deletes nothing", async () => {
+    fake.setDelay("Namespaces/List", 300);
+    const first = prune({ dryRun: true });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const second = await prune();
+    expect(second.statusCode).toBe(409);
+    expect(second.json().error).toMatch(/already running/);
+    expect((await first).statusCode).toBe(200);
+    expect(fake.count("Leases/Delete")).toBe(0);
+  });
+
+  it("a dry run deletes nothing", async () => {
+    const res = await prune({ dryRun: true });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().leases.deleted.map((l: { id: string }) => l.id).sort()).toEqual([
+      "default-expired",
+      "default-stale",
+      "k8s-expired",
+      "k8s-stale",
+    ]);
+    expect(fake.count("Leases/Delete") + fake.count("Content/Abort")).toBe(0);
+  });
+
+  it("a delete failing midway answers 502; what was deleted before stays deleted, the rest is untouched", async () => {
+    fake.fail("Leases/Delete", { code: grpc.status.INTERNAL, namespace: "k8s.io", message: "database is locked" });
+    const res = await prune();
+    expect(res.statusCode).toBe(502);
+    expect(res.json().error).toMatch(/prune failed: .*Leases\/Delete.*database is locked/);
+    expect(leaseIds("default")).toEqual(["default-active", "default-permanent"]);
+    expect(leaseIds("k8s.io")).toEqual(["k8s-active", "k8s-expired", "k8s-permanent", "k8s-stale"]);
+    expect(t.logs()).toContain('"audit":"lease-deleted"');
+    const metrics = parseExposition((await t.app.inject({ url: "/metrics" })).body);
+    expect(sample(metrics, "containerd_prune_runs_total", { result: "failure" })).toBe(1);
+  });
+
+  it("a lease someone else deleted meanwhile (NOT_FOUND) is reported as gone, not as a failure", async () => {
+    fake.fail("Leases/Delete", { code: grpc.status.NOT_FOUND, namespace: "k8s.io" });
+    const res = await prune();
+    expect(res.statusCode).toBe(200);
+    const skipped = res.json().leases.skipped as { id: string; reason: string }[];
+    expect(skipped.filter((l) => l.reason === "gone").map((l) => l.id).sort()).toEqual(["k8s-expired", "k8s-stale"]);
+    expect(leaseIds("default")).toEqual(["default-active", "default-permanent"]);
+  });
+
+  it("a containerd that does not answer: 502, nothing deleted", async () => {
+    fake.fail("Namespaces/List", { code: grpc.status.UNAVAILABLE });
+    const res = await prune();
+    expect(res.statusCode).toBe(502);
+    expect(res.json().error).toMatch(/nothing was pruned/);
+    expect(fake.count("Leases/Delete")).toBe(0);
+  });
+});
