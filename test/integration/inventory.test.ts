@@ -1,7 +1,9 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { ContainerdClient } from "../../src/containerd/client.js";
 import { InventoryReader } from "../../src/inventory/read.js";
-import type { NamespaceInventory } from "../../src/inventory/types.js";
+import type { Inventory, NamespaceInventory } from "../../src/inventory/types.js";
 import { pushImage } from "../lab/images.js";
 import { listContent, listImages, listLeases, snapshotUsage } from "../lab/inspect.js";
 import {
@@ -15,6 +17,7 @@ import {
 
 // After each real scenario, the inventory holds exactly what ctr shows.
 const lab = inject("lab");
+const run = promisify(execFile);
 let client: ContainerdClient;
 
 async function readNamespace(ns: string): Promise<NamespaceInventory> {
@@ -65,6 +68,17 @@ describe("inventory against the real containerd", () => {
       expect(ingest.offset).toBeLessThan(ingest.total);
       expect(lease?.resources).toContainEqual({ type: "ingests", id: ingest.ref });
     }
+
+    // The same through the command line.
+    const { stdout } = await run(
+      process.execPath,
+      ["--import", "tsx", "src/cli/main.ts", "inventory", "--json", `--containerd.address=${lab.socket}`, `--containerd.namespaces=${ns}`],
+      { cwd: new URL("../..", import.meta.url).pathname },
+    );
+    const printed = JSON.parse(stdout) as Inventory;
+    expect(printed.namespaces.map((n) => n.name)).toEqual([ns]);
+    expect(printed.namespaces[0]?.leases.map((l) => l.id)).toEqual(left.leases.map((l) => l.id));
+    expect(printed.namespaces[0]?.ingests.map((i) => i.ref).sort()).toEqual(left.ingests.map((i) => i.ref).sort());
   });
 
   it("sees a cancelled unpack's extract snapshot and committed layers under its lease", async () => {

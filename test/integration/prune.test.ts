@@ -65,6 +65,20 @@ describe("prune on the real lab", () => {
     expect(await listLeases(scene.lab, "dl")).toEqual(before);
   });
 
+  it("deletes nothing on any refused request", async () => {
+    const before = await Promise.all(["dl", "unpack", "keep", "app"].map((ns) => listLeases(scene.lab, ns)));
+    const refused = [
+      await prune({ leaseStaleAfter: "0s" }, "wrong-token"),
+      await prune({ leaseStaleAfter: "0s", surprise: true }),
+      await prune({ leaseStaleAfter: "-1m" }),
+      await prune({ namespaces: ["../etc"], leaseStaleAfter: "0s" }),
+      await prune({ dryRun: "no", leaseStaleAfter: "0s" }),
+      await t.app.inject({ method: "DELETE", url: "/admin/prune", headers: { authorization: `Bearer ${TOKEN}` } }),
+    ];
+    expect(refused.map((r) => r.statusCode)).toEqual([401, 400, 400, 400, 400, 405]);
+    expect(await Promise.all(["dl", "unpack", "keep", "app"].map((ns) => listLeases(scene.lab, ns)))).toEqual(before);
+  });
+
   it("leaves everything alone when nothing is stale under the default policy", async () => {
     const res = await prune({});
     expect(res.statusCode).toBe(200);
