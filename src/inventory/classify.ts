@@ -1,17 +1,5 @@
 import type { ContainerInfo, ContentInfo, ImageInfo, IngestStatus } from "../containerd/types.js";
-import {
-  buildGraph,
-  contentNode,
-  type Graph,
-  markLevels,
-  type NodeKey,
-  reach,
-  imageNode,
-  labelRefs,
-  resourceNode,
-  type Root,
-  snapshotNode,
-} from "./graph.js";
+import { buildGraph, type IndexedGraph, markLevelIds, Reacher, type RootId } from "./graph.js";
 import { isIdle, leaseExpiry, leaseState } from "./lease-state.js";
 import {
   type IngestState,
@@ -84,30 +72,44 @@ function leaseLevel(state: LeaseState): number {
   return STALE;
 }
 
-function leaseRoots(lease: LeaseEntry, flat: boolean): Root[] {
-  return lease.resources.flatMap((r) => {
-    const node = resourceNode(r);
-    return node === undefined ? [] : [{ node, flat }];
-  });
+/** The graph nodes a lease lists (resourceNode of each resource that is in the graph). */
+function leaseRoots(graph: IndexedGraph, lease: LeaseEntry, flat: boolean): RootId[] {
+  const roots: RootId[] = [];
+  for (const r of lease.resources) {
+    const id = graph.resourceId(r);
+    if (id !== undefined) roots.push({ id, flat });
+  }
+  return roots;
 }
 
 /** What containerd's GC treats as always live: images, containers, gc.root-labelled objects. */
-function inUseRoots(ns: NamespaceInventory): Root[] {
-  const nodes: NodeKey[] = [
-    ...ns.images.map((image) => imageNode(image.name)),
-    ...ns.containers.flatMap((c) => [
-      ...(c.snapshotKey ? [snapshotNode(c.snapshotter, c.snapshotKey)] : []),
-      ...labelRefs(c.labels),
-    ]),
-    ...ns.content.filter((b) => LABEL.root in b.labels).map((b) => contentNode(b.digest)),
-    ...ns.snapshots.filter((s) => LABEL.root in s.labels).map((s) => snapshotNode(s.snapshotter, s.name)),
-  ];
-  return nodes.map((node) => ({ node, flat: false }));
+function inUseRoots(graph: IndexedGraph, ns: NamespaceInventory): RootId[] {
+  const ids: number[] = [];
+  for (const image of ns.images) {
+    const id = graph.imageId(image.name);
+    if (id !== undefined) ids.push(id);
+  }
+  for (const c of ns.containers) {
+    if (c.snapshotKey) {
+      const id = graph.snapshotId(c.snapshotter, c.snapshotKey);
+      if (id !== undefined) ids.push(id);
+    }
+    graph.labelRefIds(c.labels, ids);
+  }
+  ns.content.forEach((b, i) => {
+    if (LABEL.root in b.labels) ids.push(graph.contentIds[i] as number);
+  });
+  ns.snapshots.forEach((s, i) => {
+    if (LABEL.root in s.labels) ids.push(graph.snapshotIds[i] as number);
+  });
+  return ids.map((id) => ({ id, flat: false }));
 }
 
-function heldBytes(graph: Graph, roots: Root[], levels: Map<NodeKey, number>): number {
+function heldBytes(graph: IndexedGraph, reacher: Reacher, roots: RootId[], levels: Int8Array): number {
   let total = 0;
-  for (const node of reach(graph, roots)) if (levels.get(node) !== IN_USE) total += graph.bytes(node);
+  reacher.reach(roots, (id) => {
+    if (levels[id] !== IN_USE) total += graph.bytesOf(id);
+  });
   return total;
 }
 
@@ -120,22 +122,22 @@ function ingestState(ingest: IngestStatus, holders: ClassifiedLease[], policy: P
 export function classifyNamespace(ns: NamespaceInventory, policy: Policy, now: number): ClassifiedNamespace {
   const graph = buildGraph(ns);
   const ingestsByRef = new Map(ns.ingests.map((i) => [i.ref, i]));
-  const leases = ns.leases.map((lease) => ({
-    lease,
-    state: leaseState(lease, ingestsByRef, policy, now),
-    flat: LABEL.flat in lease.labels,
-  }));
-  const rootsAt: Root[][] = [inUseRoots(ns), [], [], []];
-  for (const l of leases) rootsAt[leaseLevel(l.state)]!.push(...leaseRoots(l.lease, l.flat));
-  const levels = markLevels(graph, rootsAt);
-  const stateOf = (node: NodeKey): ResourceState => RESOURCE_STATES[levels.get(node) ?? STALE + 1]!;
+  const leases = ns.leases.map((lease) => {
+    const flat = LABEL.flat in lease.labels;
+    return { lease, state: leaseState(lease, ingestsByRef, policy, now), flat, roots: leaseRoots(graph, lease, flat) };
+  });
+  const rootsAt: RootId[][] = [inUseRoots(graph, ns), [], [], []];
+  for (const l of leases) for (const root of l.roots) rootsAt[leaseLevel(l.state)]!.push(root);
+  const levels = markLevelIds(graph, rootsAt);
+  const stateOf = (id: number): ResourceState => RESOURCE_STATES[levels[id] === -1 ? STALE + 1 : (levels[id] as number)]!;
+  const reacher = new Reacher(graph);
 
-  const classifiedLeases: ClassifiedLease[] = leases.map(({ lease, state, flat }) => ({
+  const classifiedLeases: ClassifiedLease[] = leases.map(({ lease, state, flat, roots }) => ({
     ...lease,
     state,
     flat,
     expiresAt: leaseExpiry(lease.labels),
-    heldBytes: state === "active" ? 0 : heldBytes(graph, leaseRoots(lease, flat), levels),
+    heldBytes: state === "active" ? 0 : heldBytes(graph, reacher, roots, levels),
   }));
   const holders = new Map<string, ClassifiedLease[]>();
   for (const lease of classifiedLeases) {
@@ -148,8 +150,8 @@ export function classifyNamespace(ns: NamespaceInventory, policy: Policy, now: n
     complete: ns.failed.length === 0,
     failed: ns.failed,
     leases: classifiedLeases,
-    content: ns.content.map((b) => ({ ...b, state: stateOf(contentNode(b.digest)) })),
-    snapshots: ns.snapshots.map((s) => ({ ...s, state: stateOf(snapshotNode(s.snapshotter, s.name)) })),
+    content: ns.content.map((b, i) => ({ ...b, state: stateOf(graph.contentIds[i]!) })),
+    snapshots: ns.snapshots.map((s, i) => ({ ...s, state: stateOf(graph.snapshotIds[i]!) })),
     ingests: ns.ingests.map((i) => {
       const by = holders.get(i.ref) ?? [];
       return { ...i, state: ingestState(i, by, policy, now), leases: by.map((l) => l.id) };
@@ -167,12 +169,22 @@ export function classifyNamespace(ns: NamespaceInventory, policy: Policy, now: n
 function nodeTotals(namespaces: ClassifiedNamespace[]): { store: ByResource; reclaimable: ByResource } {
   const store: ByResource = { content: 0, snapshot: 0, ingest: 0 };
   const reclaimable: ByResource = { content: 0, snapshot: 0, ingest: 0 };
-  const blobs = new Map<string, { size: number; reclaimable: boolean }>();
+  // Per digest (first-seen order): the last size seen, and whether every namespace could free it.
+  const blobIndex = new Map<string, number>();
+  const blobSizes: number[] = [];
+  const blobFree: boolean[] = [];
   for (const ns of namespaces) {
     for (const blob of ns.content) {
       const free = ns.complete && RECLAIMABLE_STATES.has(blob.state);
-      const seen = blobs.get(blob.digest);
-      blobs.set(blob.digest, { size: blob.size, reclaimable: (seen?.reclaimable ?? true) && free });
+      const seen = blobIndex.get(blob.digest);
+      if (seen === undefined) {
+        blobIndex.set(blob.digest, blobSizes.length);
+        blobSizes.push(blob.size);
+        blobFree.push(free);
+      } else {
+        blobSizes[seen] = blob.size;
+        blobFree[seen] = (blobFree[seen] as boolean) && free;
+      }
     }
     for (const snap of ns.snapshots) {
       const bytes = snap.usage?.size ?? 0;
@@ -184,10 +196,10 @@ function nodeTotals(namespaces: ClassifiedNamespace[]): { store: ByResource; rec
       if (ns.complete && ingest.state === "stale") reclaimable.ingest += ingest.offset;
     }
   }
-  for (const blob of blobs.values()) {
-    store.content += blob.size;
-    if (blob.reclaimable) reclaimable.content += blob.size;
-  }
+  blobSizes.forEach((size, i) => {
+    store.content += size;
+    if (blobFree[i]) reclaimable.content += size;
+  });
   return { store, reclaimable };
 }
 

@@ -6,7 +6,9 @@ export const contentCollector: NamespaceCollector<"content"> = {
   name: "content",
   async read(ctx, namespace) {
     const blobs: ContentInfo[] = [];
-    for await (const blob of ctx.client.listContent(namespace, { deadline: ctx.deadline })) blobs.push(blob);
+    for await (const page of ctx.client.listContentPages(namespace, { deadline: ctx.deadline })) {
+      for (const blob of page) blobs.push(blob);
+    }
     return blobs;
   },
 };

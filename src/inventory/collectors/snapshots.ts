@@ -2,7 +2,6 @@ import * as grpc from "@grpc/grpc-js";
 import { ContainerdError } from "../../containerd/errors.js";
 import type { SnapshotInfo, SnapshotUsage } from "../../containerd/types.js";
 import type { SnapshotEntry } from "../types.js";
-import { UsageCache } from "../usage-cache.js";
 import type { NamespaceCollector, ReadContext } from "./collector.js";
 
 /**
@@ -23,12 +22,20 @@ export const snapshotsCollector: NamespaceCollector<"snapshots"> = {
 
 async function readSnapshotter(ctx: ReadContext, namespace: string, snapshotter: string): Promise<SnapshotEntry[]> {
   const infos: SnapshotInfo[] = [];
-  for await (const info of ctx.client.listSnapshots(namespace, snapshotter, { deadline: ctx.deadline })) {
-    infos.push(info);
+  for await (const page of ctx.client.listSnapshotPages(namespace, snapshotter, { deadline: ctx.deadline })) {
+    for (const info of page) infos.push(info);
   }
-  return Promise.all(
-    infos.map(async (info) => ({ ...info, snapshotter, usage: await usageOf(ctx, namespace, snapshotter, info) })),
-  );
+  // Committed snapshots measured before are answered from the cache right here; only the
+  // others wait for a Usage call (one async task each, not one per snapshot).
+  const entries: SnapshotEntry[] = new Array(infos.length);
+  const pending: Promise<void>[] = [];
+  infos.forEach((info, i) => {
+    const cached = info.kind === "committed" ? ctx.usageCache.get(namespace, snapshotter, info.name, info.createdAt) : undefined;
+    if (cached) entries[i] = { ...info, snapshotter, usage: cached };
+    else pending.push(usageOf(ctx, namespace, snapshotter, info).then((usage) => void (entries[i] = { ...info, snapshotter, usage })));
+  });
+  await Promise.all(pending);
+  return entries;
 }
 
 async function usageOf(
@@ -37,15 +44,14 @@ async function usageOf(
   snapshotter: string,
   info: SnapshotInfo,
 ): Promise<SnapshotUsage | null> {
-  const key = UsageCache.key(namespace, snapshotter, info.name, info.createdAt);
   const immutable = info.kind === "committed";
-  const cached = immutable ? ctx.usageCache.get(key) : undefined;
+  const cached = immutable ? ctx.usageCache.get(namespace, snapshotter, info.name, info.createdAt) : undefined;
   if (cached) return cached;
   try {
     const usage = await ctx.limit(() =>
       ctx.client.snapshotUsage(namespace, snapshotter, info.name, { deadline: ctx.deadline }),
     );
-    if (immutable) ctx.usageCache.set(key, usage);
+    if (immutable) ctx.usageCache.set(namespace, snapshotter, info.name, info.createdAt, usage);
     return usage;
   } catch (error) {
     // Removed between List and Usage: it holds nothing any more.

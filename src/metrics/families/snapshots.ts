@@ -25,9 +25,23 @@ export const writeSnapshots: FamilyWriter = (registry, { classified }) => {
         for (const kind of KINDS) count.set({ namespace: ns.name, snapshotter, kind, state }, 0);
       }
     }
+    // Summed here first: one prom-client update per label set, not one per snapshot.
+    const counts = new Map<string, { labels: { namespace: string; snapshotter: string; kind: string; state: string }; value: number }>();
+    const sizes = new Map<string, { labels: { namespace: string; snapshotter: string; state: string }; value: number }>();
     for (const snap of ns.snapshots) {
-      if (snap.kind !== "unknown") count.inc({ namespace: ns.name, snapshotter: snap.snapshotter, kind: snap.kind, state: snap.state });
-      bytes.inc({ namespace: ns.name, snapshotter: snap.snapshotter, state: snap.state }, snap.usage?.size ?? 0);
+      if (snap.kind !== "unknown") {
+        const key = `${snap.snapshotter}\u0000${snap.kind}\u0000${snap.state}`;
+        const entry = counts.get(key);
+        if (entry) entry.value += 1;
+        else counts.set(key, { labels: { namespace: ns.name, snapshotter: snap.snapshotter, kind: snap.kind, state: snap.state }, value: 1 });
+      }
+      const key = `${snap.snapshotter}\u0000${snap.state}`;
+      const size = snap.usage?.size ?? 0;
+      const entry = sizes.get(key);
+      if (entry) entry.value += size;
+      else sizes.set(key, { labels: { namespace: ns.name, snapshotter: snap.snapshotter, state: snap.state }, value: size });
     }
+    for (const { labels, value } of counts.values()) count.inc(labels, value);
+    for (const { labels, value } of sizes.values()) bytes.inc(labels, value);
   }
 };
