@@ -1,5 +1,5 @@
 import type { ContainerInfo, ContentInfo, ImageInfo, IngestStatus } from "../containerd/types.js";
-import { buildGraph, type IndexedGraph, markLevelIds, Reacher, type RootId } from "./graph.js";
+import { buildGraph, type Graph, markLevels, type Root, Walker } from "./graph.js";
 import { isIdle, leaseExpiry, leaseState } from "./lease-state.js";
 import {
   type IngestState,
@@ -73,8 +73,8 @@ function leaseLevel(state: LeaseState): number {
 }
 
 /** The graph nodes a lease lists (resourceNode of each resource that is in the graph). */
-function leaseRoots(graph: IndexedGraph, lease: LeaseEntry, flat: boolean): RootId[] {
-  const roots: RootId[] = [];
+function leaseRoots(graph: Graph, lease: LeaseEntry, flat: boolean): Root[] {
+  const roots: Root[] = [];
   for (const r of lease.resources) {
     const id = graph.resourceId(r);
     if (id !== undefined) roots.push({ id, flat });
@@ -83,7 +83,7 @@ function leaseRoots(graph: IndexedGraph, lease: LeaseEntry, flat: boolean): Root
 }
 
 /** What containerd's GC treats as always live: images, containers, gc.root-labelled objects. */
-function inUseRoots(graph: IndexedGraph, ns: NamespaceInventory): RootId[] {
+function inUseRoots(graph: Graph, ns: NamespaceInventory): Root[] {
   const ids: number[] = [];
   for (const image of ns.images) {
     const id = graph.imageId(image.name);
@@ -105,9 +105,9 @@ function inUseRoots(graph: IndexedGraph, ns: NamespaceInventory): RootId[] {
   return ids.map((id) => ({ id, flat: false }));
 }
 
-function heldBytes(graph: IndexedGraph, reacher: Reacher, roots: RootId[], levels: Int8Array): number {
+function heldBytes(graph: Graph, walker: Walker, roots: Root[], levels: Int8Array): number {
   let total = 0;
-  reacher.reach(roots, (id) => {
+  walker.reset().walk(roots, (id) => {
     if (levels[id] !== IN_USE) total += graph.bytesOf(id);
   });
   return total;
@@ -126,18 +126,18 @@ export function classifyNamespace(ns: NamespaceInventory, policy: Policy, now: n
     const flat = LABEL.flat in lease.labels;
     return { lease, state: leaseState(lease, ingestsByRef, policy, now), flat, roots: leaseRoots(graph, lease, flat) };
   });
-  const rootsAt: RootId[][] = [inUseRoots(graph, ns), [], [], []];
+  const rootsAt: Root[][] = [inUseRoots(graph, ns), [], [], []];
   for (const l of leases) for (const root of l.roots) rootsAt[leaseLevel(l.state)]!.push(root);
-  const levels = markLevelIds(graph, rootsAt);
+  const levels = markLevels(graph, rootsAt);
   const stateOf = (id: number): ResourceState => RESOURCE_STATES[levels[id] === -1 ? STALE + 1 : (levels[id] as number)]!;
-  const reacher = new Reacher(graph);
+  const walker = new Walker(graph);
 
   const classifiedLeases: ClassifiedLease[] = leases.map(({ lease, state, flat, roots }) => ({
     ...lease,
     state,
     flat,
     expiresAt: leaseExpiry(lease.labels),
-    heldBytes: state === "active" ? 0 : heldBytes(graph, reacher, roots, levels),
+    heldBytes: state === "active" ? 0 : heldBytes(graph, walker, roots, levels),
   }));
   const holders = new Map<string, ClassifiedLease[]>();
   for (const lease of classifiedLeases) {

@@ -2,63 +2,17 @@ import type { Labels, LeaseResource } from "../containerd/types.js";
 import { LABEL } from "./states.js";
 import type { NamespaceInventory } from "./types.js";
 
-/**
- * containerd's garbage-collection graph of one namespace: nodes are content
- * blobs, snapshots, ingests and images; edges are the ones metadata/gc.go
- * follows (gc.ref labels, snapshot parents, image targets).
- */
-export type NodeKey = string;
-
-export const contentNode = (digest: string): NodeKey => `c\u0000${digest}`;
-export const snapshotNode = (snapshotter: string, key: string): NodeKey => `s\u0000${snapshotter}\u0000${key}`;
-export const ingestNode = (ref: string): NodeKey => `i\u0000${ref}`;
-export const imageNode = (name: string): NodeKey => `m\u0000${name}`;
-
-/** The node a lease resource names, or undefined for a type this version does not know. */
-export function resourceNode(resource: LeaseResource): NodeKey | undefined {
-  if (resource.type === "content") return contentNode(resource.id);
-  if (resource.type === "ingests") return ingestNode(resource.id);
-  if (resource.type === "images") return imageNode(resource.id);
-  if (resource.type.startsWith("snapshots/")) return snapshotNode(resource.type.slice("snapshots/".length), resource.id);
-  return undefined;
-}
-
-/** gc.ref.content, gc.ref.content.<x>, gc.ref.content/<x>, gc.ref.snapshot.<snapshotter>[/<x>]. */
-export function labelRefs(labels: Labels): NodeKey[] {
-  const refs: NodeKey[] = [];
-  for (const [key, value] of Object.entries(labels)) {
-    if (key.startsWith(LABEL.refContent)) {
-      const next = key.charAt(LABEL.refContent.length);
-      if (next === "" || next === "." || next === "/") refs.push(contentNode(value));
-    } else if (key.startsWith(LABEL.refSnapshot)) {
-      const snapshotter = key.slice(LABEL.refSnapshot.length).split("/")[0];
-      if (snapshotter) refs.push(snapshotNode(snapshotter, value));
-    }
-  }
-  return refs;
-}
-
-export interface Graph {
-  has(node: NodeKey): boolean;
-  children(node: NodeKey): NodeKey[];
-  /**
-   * What a flat lease's resource still keeps: a snapshot's parent (a snapshot
-   * cannot outlive its parent, so containerd's GC keeps the whole chain), an
-   * image's target. Labels are not followed.
-   */
-  flatChildren(node: NodeKey): NodeKey[];
-  /** Bytes on disk of the node itself (content size, snapshot usage, ingest offset; 0 for images). */
-  bytes(node: NodeKey): number;
-}
+type Kind = "content" | "snapshot" | "ingest" | "image";
 
 /**
- * The graph with every node numbered. Nodes are found by their own identifiers (digest,
- * snapshotter and name, ingest ref, image name) in per-kind maps, and children are resolved to
- * node numbers once, on first use, so classification builds no node-key strings and walks plain
- * arrays. Behaves exactly like the string-keyed Graph it also implements (same nodes, same
- * edges, the last object with a given key wins).
+ * containerd's garbage-collection graph of one namespace, with every node
+ * numbered. Nodes are the content blobs, snapshots, ingests and images;
+ * edges are the ones metadata/gc.go follows: gc.ref labels, a snapshot's
+ * parent, an image's target. Each node's children are resolved to numbers
+ * once, on first use, so walks touch only plain arrays. An object listed
+ * twice under the same identifier is one node (the last listing wins).
  */
-export class IndexedGraph implements Graph {
+export class Graph {
   /** Node number of each of the namespace's blobs and snapshots, in inventory order. */
   readonly contentIds: number[] = [];
   readonly snapshotIds: number[] = [];
@@ -67,68 +21,38 @@ export class IndexedGraph implements Graph {
   private readonly ingestById = new Map<string, number>();
   private readonly imageById = new Map<string, number>();
   private count = 0;
+  private readonly kinds: Kind[] = [];
   private readonly sizes: number[] = [];
-  /** What a node's edges come from. */
-  private readonly kinds: ("c" | "s" | "i" | "m")[] = [];
   private readonly labels: (Labels | undefined)[] = [];
   /** A snapshot's snapshotter. */
   private readonly snapshotters: (string | undefined)[] = [];
-  /** A snapshot's parent name or an image's target digest (its flat edge too). */
+  /** The edge that survives gc.flat: a snapshot's parent name, an image's target digest. */
   private readonly links: (string | undefined)[] = [];
-  /** The flat edge as containerd keeps it: set by a snapshot with a parent or by an image. */
-  private readonly flatLinks: (string | undefined)[] = [];
   private readonly resolved: (number[] | undefined)[] = [];
   private readonly resolvedFlat: (number[] | undefined)[] = [];
 
-  private node(map: Map<string, number>, id: string): number {
-    let n = map.get(id);
-    if (n === undefined) {
-      n = this.count++;
-      map.set(id, n);
-    }
-    return n;
+  get size(): number {
+    return this.count;
   }
 
   addContent(blob: { digest: string; size: number; labels: Labels }): number {
-    const n = this.node(this.contentById, blob.digest);
-    this.set(n, "c", blob.size, blob.labels, undefined, undefined);
-    this.flatLinks[n] = undefined;
-    return n;
+    return this.set(this.node(this.contentById, blob.digest), "content", blob.size, blob.labels);
   }
 
   addSnapshot(snap: { snapshotter: string; name: string; parent: string; labels: Labels; usage: { size: number } | null }): number {
     let names = this.snapshotById.get(snap.snapshotter);
     if (!names) this.snapshotById.set(snap.snapshotter, (names = new Map()));
-    const n = this.node(names, snap.name);
-    this.set(n, "s", snap.usage?.size ?? 0, snap.labels, snap.snapshotter, snap.parent || undefined);
-    if (snap.parent) this.flatLinks[n] = snap.parent;
+    const n = this.set(this.node(names, snap.name), "snapshot", snap.usage?.size ?? 0, snap.labels, snap.parent || undefined);
+    this.snapshotters[n] = snap.snapshotter;
     return n;
   }
 
   addIngest(ingest: { ref: string; offset: number }): number {
-    const n = this.node(this.ingestById, ingest.ref);
-    this.set(n, "i", ingest.offset, undefined, undefined, undefined);
-    this.flatLinks[n] = undefined;
-    return n;
+    return this.set(this.node(this.ingestById, ingest.ref), "ingest", ingest.offset, undefined);
   }
 
   addImage(image: { name: string; target: { digest: string }; labels: Labels }): number {
-    const n = this.node(this.imageById, image.name);
-    this.set(n, "m", 0, image.labels, undefined, image.target.digest);
-    this.flatLinks[n] = image.target.digest;
-    return n;
-  }
-
-  private set(n: number, kind: "c" | "s" | "i" | "m", bytes: number, labels: Labels | undefined, snapshotter: string | undefined, link: string | undefined): void {
-    this.kinds[n] = kind;
-    this.sizes[n] = bytes;
-    this.labels[n] = labels;
-    this.snapshotters[n] = snapshotter;
-    this.links[n] = link;
-  }
-
-  get size(): number {
-    return this.count;
+    return this.set(this.node(this.imageById, image.name), "image", 0, image.labels, image.target.digest);
   }
 
   contentId(digest: string): number | undefined {
@@ -139,11 +63,15 @@ export class IndexedGraph implements Graph {
     return this.snapshotById.get(snapshotter)?.get(name);
   }
 
+  ingestId(ref: string): number | undefined {
+    return this.ingestById.get(ref);
+  }
+
   imageId(name: string): number | undefined {
     return this.imageById.get(name);
   }
 
-  /** The node a lease resource names (resourceNode), if it is in the graph. */
+  /** The node a lease resource names, if it is in the graph (unknown resource types name none). */
   resourceId(resource: LeaseResource): number | undefined {
     const { type, id } = resource;
     if (type === "content") return this.contentById.get(id);
@@ -153,109 +81,78 @@ export class IndexedGraph implements Graph {
     return undefined;
   }
 
-  /** The nodes labelRefs(labels) names that are in the graph, appended to `out`. */
-  labelRefIds(labels: Labels, out: number[]): number[] {
-    for (const key of Object.keys(labels)) {
+  /**
+   * The nodes gc.ref labels point at, appended to `out`: gc.ref.content,
+   * gc.ref.content.<x>, gc.ref.content/<x>, gc.ref.snapshot.<snapshotter>[/<x>].
+   * A label pointing at something that is gone names nothing.
+   */
+  labelRefIds(labels: Labels, out: number[] = []): number[] {
+    for (const [key, value] of Object.entries(labels)) {
       let n: number | undefined;
       if (key.startsWith(LABEL.refContent)) {
         const next = key.charAt(LABEL.refContent.length);
-        if (next === "" || next === "." || next === "/") n = this.contentById.get(labels[key] as string);
+        if (next === "" || next === "." || next === "/") n = this.contentById.get(value);
       } else if (key.startsWith(LABEL.refSnapshot)) {
         const snapshotter = key.slice(LABEL.refSnapshot.length).split("/")[0];
-        if (snapshotter) n = this.snapshotId(snapshotter, labels[key] as string);
+        if (snapshotter) n = this.snapshotId(snapshotter, value);
       }
       if (n !== undefined) out.push(n);
     }
     return out;
   }
 
-  /** The node number of a NodeKey, if it is in the graph. */
-  id(node: NodeKey): number | undefined {
-    if (node.charCodeAt(1) !== 0) return undefined;
-    const rest = node.slice(2);
-    switch (node.charAt(0)) {
-      case "c":
-        return this.contentById.get(rest);
-      case "i":
-        return this.ingestById.get(rest);
-      case "m":
-        return this.imageById.get(rest);
-      case "s": {
-        const sep = rest.indexOf("\u0000");
-        return sep === -1 ? undefined : this.snapshotId(rest.slice(0, sep), rest.slice(sep + 1));
-      }
-      default:
-        return undefined;
-    }
-  }
-
-  has(node: NodeKey): boolean {
-    return this.id(node) !== undefined;
-  }
-
-  children(node: NodeKey): NodeKey[] {
-    const n = this.id(node);
-    if (n === undefined) return [];
-    const labels = this.labels[n];
-    const link = this.links[n];
-    switch (this.kinds[n]) {
-      case "c":
-        return labelRefs(labels as Labels);
-      case "s": {
-        const refs = labelRefs(labels as Labels);
-        if (link !== undefined) refs.push(snapshotNode(this.snapshotters[n] as string, link));
-        return refs;
-      }
-      case "m":
-        return [contentNode(link as string), ...labelRefs(labels as Labels)];
-      default:
-        return [];
-    }
-  }
-
-  flatChildren(node: NodeKey): NodeKey[] {
-    const n = this.id(node);
-    const link = n === undefined ? undefined : this.flatLinks[n];
-    if (n === undefined || link === undefined) return [];
-    return [this.kinds[n] === "m" ? contentNode(link) : snapshotNode(this.snapshotters[n] as string, link)];
-  }
-
-  bytes(node: NodeKey): number {
-    const n = this.id(node);
-    return n === undefined ? 0 : (this.sizes[n] as number);
-  }
-
+  /** Bytes on disk of the node itself: content size, snapshot usage, ingest offset; 0 for images. */
   bytesOf(n: number): number {
     return this.sizes[n] as number;
   }
 
-  /** Children that exist in the graph, by number (a label pointing at something gone is skipped). */
+  /** Everything the node references. */
   childIds(n: number): number[] {
     let out = this.resolved[n];
     if (out === undefined) {
-      out = [];
-      const labels = this.labels[n];
-      const link = this.links[n];
-      const kind = this.kinds[n];
-      if (kind === "m") pushFound(out, this.contentById.get(link as string));
-      if (labels !== undefined) this.labelRefIds(labels, out);
-      if (kind === "s" && link !== undefined) pushFound(out, this.snapshotId(this.snapshotters[n] as string, link));
+      out = this.labels[n] === undefined ? [] : this.labelRefIds(this.labels[n]);
+      pushFound(out, this.linkId(n));
       this.resolved[n] = out;
     }
     return out;
   }
 
+  /**
+   * What the node keeps when a gc.flat lease holds it: a snapshot's parent (a
+   * snapshot cannot outlive its parent, so containerd keeps the whole chain)
+   * and an image's target, but nothing its labels point at.
+   */
   flatChildIds(n: number): number[] {
     let out = this.resolvedFlat[n];
     if (out === undefined) {
       out = [];
-      const link = this.flatLinks[n];
-      if (link !== undefined) {
-        pushFound(out, this.kinds[n] === "m" ? this.contentById.get(link) : this.snapshotId(this.snapshotters[n] as string, link));
-      }
+      pushFound(out, this.linkId(n));
       this.resolvedFlat[n] = out;
     }
     return out;
+  }
+
+  private linkId(n: number): number | undefined {
+    const link = this.links[n];
+    if (link === undefined) return undefined;
+    return this.kinds[n] === "image" ? this.contentById.get(link) : this.snapshotId(this.snapshotters[n] as string, link);
+  }
+
+  private node(ids: Map<string, number>, id: string): number {
+    let n = ids.get(id);
+    if (n === undefined) {
+      n = this.count++;
+      ids.set(id, n);
+    }
+    return n;
+  }
+
+  private set(n: number, kind: Kind, bytes: number, labels: Labels | undefined, link?: string): number {
+    this.kinds[n] = kind;
+    this.sizes[n] = bytes;
+    this.labels[n] = labels;
+    this.links[n] = link;
+    return n;
   }
 }
 
@@ -263,8 +160,8 @@ function pushFound(out: number[], n: number | undefined): void {
   if (n !== undefined) out.push(n);
 }
 
-export function buildGraph(ns: NamespaceInventory): IndexedGraph {
-  const graph = new IndexedGraph();
+export function buildGraph(ns: NamespaceInventory): Graph {
+  const graph = new Graph();
   for (const blob of ns.content) graph.contentIds.push(graph.addContent(blob));
   for (const snap of ns.snapshots) graph.snapshotIds.push(graph.addSnapshot(snap));
   for (const ingest of ns.ingests) graph.addIngest(ingest);
@@ -272,110 +169,74 @@ export function buildGraph(ns: NamespaceInventory): IndexedGraph {
   return graph;
 }
 
-/** A root by node number: see Root. */
-export interface RootId {
+/** A starting point of a walk; a flat one (a gc.flat lease's resource) follows only flatChildIds. */
+export interface Root {
   id: number;
   flat: boolean;
 }
 
-/** markLevels by node number: the level of each node, -1 where nothing reaches it. */
-export function markLevelIds(graph: IndexedGraph, levels: readonly (readonly RootId[])[]): Int8Array {
-  const n = graph.size;
-  const level = new Int8Array(n).fill(-1);
-  const expanded = new Uint8Array(n); // bit 1: expanded fully, bit 2: expanded flat
-  const stack: number[] = []; // pairs: id, flat
-  levels.forEach((roots, current) => {
-    const visit = (id: number, flat: boolean) => {
-      if (level[id] === -1) level[id] = current;
-      const e = expanded[id] as number;
-      if (e & 1 || (flat && e & 2)) return;
-      expanded[id] = e | (flat ? 2 : 1);
-      stack.push(id, flat ? 1 : 0);
-    };
-    for (const root of roots) visit(root.id, root.flat);
-    while (stack.length > 0) {
-      const flat = stack.pop() === 1;
-      const id = stack.pop() as number;
-      for (const child of flat ? graph.flatChildIds(id) : graph.childIds(id)) visit(child, flat);
-    }
-  });
-  return level;
-}
-
 /**
- * Repeated single-level walks (what `reach` does) without allocating per walk: marks are
- * generation stamps, so each walk costs only what it reaches.
+ * Depth-first walks over a graph that allocate nothing per walk: marks are
+ * generation stamps. Within one generation a node is reported once, and
+ * followed at most once fully and once flat, so a generation costs no more
+ * than its nodes plus edges however many walks it spans.
  */
-export class Reacher {
+export class Walker {
   private generation = 0;
+  private readonly seen: Int32Array;
   private readonly full: Int32Array;
   private readonly flat: Int32Array;
-  private readonly seen: Int32Array;
   private readonly stack: number[] = [];
 
-  constructor(private readonly graph: IndexedGraph) {
+  constructor(private readonly graph: Graph) {
+    this.seen = new Int32Array(graph.size);
     this.full = new Int32Array(graph.size);
     this.flat = new Int32Array(graph.size);
-    this.seen = new Int32Array(graph.size);
   }
 
-  /** Calls `each` once for every node the roots reach. */
-  reach(roots: readonly RootId[], each: (id: number) => void): void {
-    const gen = ++this.generation;
-    const { full, flat: flatMark, seen, stack, graph } = this;
-    const visit = (id: number, flat: boolean) => {
-      if (seen[id] !== gen) {
-        seen[id] = gen;
-        each(id);
+  /** Forgets every earlier walk. */
+  reset(): this {
+    this.generation++;
+    return this;
+  }
+
+  /**
+   * Calls `visit` for each node the roots reach that this generation has not
+   * reported yet. A node reached flat before is followed fully when a normal
+   * edge reaches it, so what it references is reported then.
+   */
+  walk(roots: readonly Root[], visit: (n: number) => void): void {
+    const { generation: gen, seen, full, flat: flatMark, stack, graph } = this;
+    const reach = (n: number, flat: boolean) => {
+      if (seen[n] !== gen) {
+        seen[n] = gen;
+        visit(n);
       }
-      if (full[id] === gen || (flat && flatMark[id] === gen)) return;
-      (flat ? flatMark : full)[id] = gen;
-      stack.push(id, flat ? 1 : 0);
+      if (full[n] === gen || (flat && flatMark[n] === gen)) return;
+      (flat ? flatMark : full)[n] = gen;
+      stack.push(n, flat ? 1 : 0);
     };
-    for (const root of roots) visit(root.id, root.flat);
+    for (const root of roots) reach(root.id, root.flat);
     while (stack.length > 0) {
       const flat = stack.pop() === 1;
-      const id = stack.pop() as number;
-      for (const child of flat ? graph.flatChildIds(id) : graph.childIds(id)) visit(child, flat);
+      const n = stack.pop() as number;
+      for (const child of flat ? graph.flatChildIds(n) : graph.childIds(n)) reach(child, flat);
     }
   }
-}
-
-/** A starting point of a walk; a flat one (a gc.flat lease's resource) follows only flatChildren. */
-export interface Root {
-  node: NodeKey;
-  flat: boolean;
 }
 
 /**
  * Marks what the roots reach, in priority order: a node keeps the first level
- * that reaches it. A node first reached flat is expanded fully later if a
- * deeper level reaches it through a normal edge, so its children get that
- * level. Each node is expanded at most once each way: linear in nodes plus edges.
+ * that reaches it (-1 where nothing does). One generation spans all levels, so
+ * a node expanded at a higher-priority level is not walked again.
  */
-export function markLevels(graph: Graph, levels: Root[][]): Map<NodeKey, number> {
-  const level = new Map<NodeKey, number>();
-  const expanded = new Set<NodeKey>();
-  const expandedFlat = new Set<NodeKey>();
+export function markLevels(graph: Graph, levels: readonly (readonly Root[])[]): Int8Array {
+  const level = new Int8Array(graph.size).fill(-1);
+  const walker = new Walker(graph).reset();
   levels.forEach((roots, current) => {
-    const stack: Root[] = [];
-    const visit = (node: NodeKey, flat: boolean) => {
-      if (!graph.has(node)) return; // a label pointing at something that is gone
-      if (!level.has(node)) level.set(node, current);
-      if (expanded.has(node) || (flat && expandedFlat.has(node))) return;
-      (flat ? expandedFlat : expanded).add(node);
-      stack.push({ node, flat });
-    };
-    for (const root of roots) visit(root.node, root.flat);
-    for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
-      const children = next.flat ? graph.flatChildren(next.node) : graph.children(next.node);
-      for (const child of children) visit(child, next.flat);
-    }
+    walker.walk(roots, (n) => {
+      level[n] = current;
+    });
   });
   return level;
-}
-
-/** Everything a set of roots reaches. */
-export function reach(graph: Graph, roots: Root[]): Set<NodeKey> {
-  return new Set(markLevels(graph, [roots]).keys());
 }

@@ -1,5 +1,4 @@
 import type { ClassifiedInventory, ClassifiedLease, ClassifiedNamespace } from "../inventory/classify.js";
-import { snapshotNode } from "../inventory/graph.js";
 
 export type SkipReason =
   | "in-flight"
@@ -60,10 +59,8 @@ function candidateOf(ns: ClassifiedNamespace, lease: ClassifiedLease, explicit: 
 
 /** Snapshots of existing containers: a lease that holds one is never deleted, even when named. */
 function holdsContainerSnapshot(ns: ClassifiedNamespace, lease: ClassifiedLease): boolean {
-  const containerSnapshots = new Set(ns.containers.map((c) => snapshotNode(c.snapshotter, c.snapshotKey)));
-  return lease.resources.some(
-    (r) => r.type.startsWith("snapshots/") && containerSnapshots.has(snapshotNode(r.type.slice(10), r.id)),
-  );
+  const containerSnapshots = new Set(ns.containers.map((c) => `snapshots/${c.snapshotter}\u0000${c.snapshotKey}`));
+  return lease.resources.some((r) => containerSnapshots.has(`${r.type}\u0000${r.id}`));
 }
 
 /**

@@ -1,57 +1,70 @@
 import { describe, expect, it } from "vitest";
-import {
-  buildGraph,
-  contentNode,
-  imageNode,
-  ingestNode,
-  labelRefs,
-  markLevels,
-  reach,
-  resourceNode,
-  type Root,
-  snapshotNode,
-} from "../../src/inventory/graph.js";
+import { buildGraph, type Graph, markLevels, type Root, Walker } from "../../src/inventory/graph.js";
 import { blob, digest, image, ingest, namespace, NOW, ref, res, snapshot } from "./builders.js";
 
 const A = digest("a");
 const B = digest("b");
 const C = digest("c");
-const root = (node: string, flat = false): Root => ({ node, flat });
+const root = (id: number | undefined, flat = false): Root => {
+  if (id === undefined) throw new Error("no such node");
+  return { id, flat };
+};
+const reach = (g: Graph, roots: Root[]): Set<number> => {
+  const reached = new Set<number>();
+  new Walker(g).reset().walk(roots, (n) => reached.add(n));
+  return reached;
+};
 
-describe("resourceNode", () => {
+describe("resourceId", () => {
+  const g = buildGraph(
+    namespace("ns", {
+      content: [blob(A, 1)],
+      ingests: [ingest("ref-1", { offset: 1, updatedAt: NOW })],
+      images: [image("docker.io/library/alpine:3", A)],
+      snapshots: [snapshot("overlayfs", "sha256:top"), snapshot("native", "k")],
+    }),
+  );
   it("maps every lease resource type containerd lists", () => {
-    expect(resourceNode(res.content(A))).toBe(contentNode(A));
-    expect(resourceNode(res.ingest("ref-1"))).toBe(ingestNode("ref-1"));
-    expect(resourceNode(res.image("docker.io/library/alpine:3"))).toBe(imageNode("docker.io/library/alpine:3"));
-    expect(resourceNode(res.snapshot("overlayfs", "sha256:top"))).toBe(snapshotNode("overlayfs", "sha256:top"));
-    expect(resourceNode(res.snapshot("native", "k"))).not.toBe(snapshotNode("overlayfs", "k"));
+    expect(g.resourceId(res.content(A))).toBe(g.contentId(A));
+    expect(g.resourceId(res.ingest("ref-1"))).toBe(g.ingestId("ref-1"));
+    expect(g.resourceId(res.image("docker.io/library/alpine:3"))).toBe(g.imageId("docker.io/library/alpine:3"));
+    expect(g.resourceId(res.snapshot("overlayfs", "sha256:top"))).toBe(g.snapshotId("overlayfs", "sha256:top"));
+    expect(g.resourceId(res.snapshot("overlayfs", "k"))).toBeUndefined();
+    expect(g.resourceId(res.snapshot("native", "k"))).toBe(g.snapshotId("native", "k"));
+    expect(new Set([g.contentId(A), g.ingestId("ref-1"), g.imageId("docker.io/library/alpine:3")]).size).toBe(3);
   });
-  it("ignores types it does not know", () => {
-    expect(resourceNode({ type: "sandboxes", id: "x" })).toBeUndefined();
-    expect(resourceNode({ type: "snapshot/overlayfs", id: "x" })).toBeUndefined();
+  it("ignores types it does not know and objects that are gone", () => {
+    expect(g.resourceId({ type: "sandboxes", id: "x" })).toBeUndefined();
+    expect(g.resourceId({ type: "snapshot/overlayfs", id: "sha256:top" })).toBeUndefined();
+    expect(g.resourceId(res.content(B))).toBeUndefined();
   });
 });
 
-describe("labelRefs", () => {
+describe("labelRefIds", () => {
+  const g = buildGraph(
+    namespace("ns", {
+      content: [blob(A, 1), blob(B, 1), blob(C, 1)],
+      snapshots: [snapshot("overlayfs", "sha256:top"), snapshot("overlayfs", "k"), snapshot("native", "k")],
+    }),
+  );
   it("follows gc.ref.content, .content.<x> and .content/<x>", () => {
-    const refs = labelRefs({
-      [ref.content()]: A,
-      [ref.content(".l.0")]: B,
-      [ref.content("/config")]: C,
-    });
-    expect(new Set(refs)).toEqual(new Set([contentNode(A), contentNode(B), contentNode(C)]));
+    const refs = g.labelRefIds({ [ref.content()]: A, [ref.content(".l.0")]: B, [ref.content("/config")]: C });
+    expect(new Set(refs)).toEqual(new Set([g.contentId(A), g.contentId(B), g.contentId(C)]));
   });
   it("does not take a key that only starts like one", () => {
-    expect(labelRefs({ "containerd.io/gc.ref.contentfoo": A })).toEqual([]);
-    expect(labelRefs({ "containerd.io/gc.ref.contents": A })).toEqual([]);
-    expect(labelRefs({ "containerd.io/gc.ref.snapshot": "k" })).toEqual([]); // no snapshotter
-    expect(labelRefs({ "containerd.io/gc.ref.snapshot.": "k" })).toEqual([]);
-    expect(labelRefs({ "containerd.io/gc.root": "x", "other/gc.ref.content": A })).toEqual([]);
+    expect(g.labelRefIds({ "containerd.io/gc.ref.contentfoo": A })).toEqual([]);
+    expect(g.labelRefIds({ "containerd.io/gc.ref.contents": A })).toEqual([]);
+    expect(g.labelRefIds({ "containerd.io/gc.ref.snapshot": "k" })).toEqual([]); // no snapshotter
+    expect(g.labelRefIds({ "containerd.io/gc.ref.snapshot.": "k" })).toEqual([]);
+    expect(g.labelRefIds({ "containerd.io/gc.root": "x", "other/gc.ref.content": A })).toEqual([]);
   });
   it("follows gc.ref.snapshot.<snapshotter> and .<snapshotter>/<x> into that snapshotter", () => {
-    expect(labelRefs({ [ref.snapshot("overlayfs")]: "sha256:top" })).toEqual([snapshotNode("overlayfs", "sha256:top")]);
-    expect(labelRefs({ [ref.snapshot("overlayfs", "/layer")]: "k" })).toEqual([snapshotNode("overlayfs", "k")]);
-    expect(labelRefs({ [ref.snapshot("native")]: "k" })).toEqual([snapshotNode("native", "k")]);
+    expect(g.labelRefIds({ [ref.snapshot("overlayfs")]: "sha256:top" })).toEqual([g.snapshotId("overlayfs", "sha256:top")]);
+    expect(g.labelRefIds({ [ref.snapshot("overlayfs", "/layer")]: "k" })).toEqual([g.snapshotId("overlayfs", "k")]);
+    expect(g.labelRefIds({ [ref.snapshot("native")]: "k" })).toEqual([g.snapshotId("native", "k")]);
+  });
+  it("names nothing for a label pointing at something that is gone", () => {
+    expect(g.labelRefIds({ [ref.content()]: digest("gone"), [ref.snapshot("overlayfs")]: "gone" })).toEqual([]);
   });
 });
 
@@ -67,78 +80,87 @@ describe("buildGraph", () => {
     images: [image("img:1", A, { [ref.snapshot("overlayfs")]: "top" })],
   });
   const g = buildGraph(ns);
+  const a = g.contentId(A) as number;
+  const top = g.snapshotId("overlayfs", "top") as number;
+  const base = g.snapshotId("overlayfs", "base") as number;
+  const img = g.imageId("img:1") as number;
 
   it("has a node per object and sizes them", () => {
-    expect(g.has(contentNode(A))).toBe(true);
-    expect(g.has(contentNode(C))).toBe(false);
-    expect(g.bytes(contentNode(A))).toBe(100);
-    expect(g.bytes(snapshotNode("overlayfs", "top"))).toBe(300);
-    expect(g.bytes(snapshotNode("overlayfs", "unmeasured"))).toBe(0);
-    expect(g.bytes(ingestNode("pull-1"))).toBe(7);
-    expect(g.bytes(imageNode("img:1"))).toBe(0);
-    expect(g.bytes(contentNode(C))).toBe(0);
+    expect(g.size).toBe(7);
+    expect(g.contentId(C)).toBeUndefined();
+    expect(g.contentIds).toEqual([a, g.contentId(B)]);
+    expect(g.bytesOf(a)).toBe(100);
+    expect(g.bytesOf(top)).toBe(300);
+    expect(g.bytesOf(g.snapshotId("overlayfs", "unmeasured") as number)).toBe(0);
+    expect(g.bytesOf(g.ingestId("pull-1") as number)).toBe(7);
+    expect(g.bytesOf(img)).toBe(0);
   });
 
   it("has the GC edges: labels, parent, image target and image labels", () => {
-    expect(g.children(contentNode(A))).toEqual([contentNode(B)]);
-    expect(new Set(g.children(snapshotNode("overlayfs", "top")))).toEqual(
-      new Set([contentNode(C), snapshotNode("overlayfs", "base")]),
-    );
-    expect(new Set(g.children(imageNode("img:1")))).toEqual(
-      new Set([contentNode(A), snapshotNode("overlayfs", "top")]),
-    );
-    expect(g.children(ingestNode("pull-1"))).toEqual([]);
-    expect(g.children(contentNode(C))).toEqual([]);
+    expect(g.childIds(a)).toEqual([g.contentId(B)]);
+    expect(g.childIds(top)).toEqual([base]); // the label to C points at nothing
+    expect(new Set(g.childIds(img))).toEqual(new Set([a, top]));
+    expect(g.childIds(g.ingestId("pull-1") as number)).toEqual([]);
+  });
+
+  it("keeps only the parent and the image target when held flat", () => {
+    expect(g.flatChildIds(top)).toEqual([base]);
+    expect(g.flatChildIds(img)).toEqual([a]);
+    expect(g.flatChildIds(a)).toEqual([]);
   });
 
   it("reach from an image covers the whole chain and skips missing nodes", () => {
-    expect(reach(g, [root(imageNode("img:1"))])).toEqual(
-      new Set([
-        imageNode("img:1"),
-        contentNode(A),
-        contentNode(B),
-        snapshotNode("overlayfs", "top"),
-        snapshotNode("overlayfs", "base"),
-      ]),
-    );
+    expect(reach(g, [root(img)])).toEqual(new Set([img, a, g.contentId(B), top, base]));
   });
 
-  it("reach does not follow a flat root", () => {
-    expect(reach(g, [root(contentNode(A), true)])).toEqual(new Set([contentNode(A)]));
-    expect(reach(g, [root(contentNode(A), true), root(contentNode(A))])).toEqual(
-      new Set([contentNode(A), contentNode(B)]),
-    );
+  it("reach does not follow a flat root's labels", () => {
+    expect(reach(g, [root(a, true)])).toEqual(new Set([a]));
+    expect(reach(g, [root(a, true), root(a)])).toEqual(new Set([a, g.contentId(B)]));
+    expect(reach(g, [root(top, true)])).toEqual(new Set([top, base]));
+  });
+
+  it("starts afresh after reset, and not before", () => {
+    const walker = new Walker(g).reset();
+    const first: number[] = [];
+    walker.walk([root(a)], (n) => first.push(n));
+    const again: number[] = [];
+    walker.walk([root(img)], (n) => again.push(n));
+    expect(new Set(again)).toEqual(new Set([img, top, base]));
+    const fresh: number[] = [];
+    walker.reset().walk([root(a)], (n) => fresh.push(n));
+    expect(fresh).toEqual(first);
   });
 });
 
 describe("markLevels", () => {
-  it("gives a node the first level that reaches it", () => {
-    const g = buildGraph(namespace("ns", { content: [blob(A, 1, { [ref.content()]: B }), blob(B, 1), blob(C, 1)] }));
-    const levels = markLevels(g, [[], [root(contentNode(B))], [root(contentNode(A)), root(contentNode(C))]]);
-    expect(levels.get(contentNode(B))).toBe(1);
-    expect(levels.get(contentNode(A))).toBe(2);
-    expect(levels.get(contentNode(C))).toBe(2);
+  it("gives a node the first level that reaches it, -1 to the rest", () => {
+    const g = buildGraph(namespace("ns", { content: [blob(A, 1, { [ref.content()]: B }), blob(B, 1), blob(C, 1), blob(digest("d"), 1)] }));
+    const levels = markLevels(g, [[], [root(g.contentId(B))], [root(g.contentId(A)), root(g.contentId(C))]]);
+    expect(levels[g.contentId(B) as number]).toBe(1);
+    expect(levels[g.contentId(A) as number]).toBe(2);
+    expect(levels[g.contentId(C) as number]).toBe(2);
+    expect(levels[g.contentId(digest("d")) as number]).toBe(-1);
   });
 
   it("expands a node first reached flat when a later level reaches it normally", () => {
     const g = buildGraph(
       namespace("ns", { content: [blob(A, 1, { [ref.content()]: B }), blob(B, 1, { [ref.content()]: C }), blob(C, 1)] }),
     );
-    const levels = markLevels(g, [[root(contentNode(A), true)], [], [root(contentNode(A))]]);
-    expect(levels.get(contentNode(A))).toBe(0);
-    expect(levels.get(contentNode(B))).toBe(2);
-    expect(levels.get(contentNode(C))).toBe(2);
+    const [a, b, c] = [g.contentId(A), g.contentId(B), g.contentId(C)] as number[];
+    const levels = markLevels(g, [[root(a, true)], [], [root(a)]]);
+    expect([levels[a!], levels[b!], levels[c!]]).toEqual([0, 2, 2]);
     // flat only: nothing beyond A
-    expect(markLevels(g, [[root(contentNode(A), true)]]).size).toBe(1);
+    expect([...markLevels(g, [[root(a, true)]])]).toEqual([0, -1, -1]);
   });
 
   it("flat and normal roots of the same level: the normal one expands", () => {
     const g = buildGraph(namespace("ns", { content: [blob(A, 1, { [ref.content()]: B }), blob(B, 1)] }));
+    const a = g.contentId(A);
     for (const roots of [
-      [root(contentNode(A), true), root(contentNode(A))],
-      [root(contentNode(A)), root(contentNode(A), true)],
+      [root(a, true), root(a)],
+      [root(a), root(a, true)],
     ]) {
-      expect(markLevels(g, [roots]).get(contentNode(B))).toBe(0);
+      expect(markLevels(g, [roots])[g.contentId(B) as number]).toBe(0);
     }
   });
 
@@ -156,15 +178,7 @@ describe("markLevels", () => {
         ],
       }),
     );
-    const levels = markLevels(g, [[root(contentNode(A)), root(contentNode(C))]]);
-    expect([...levels.keys()].sort()).toEqual(
-      [contentNode(A), contentNode(B), contentNode(C), snapshotNode("overlayfs", "s1"), snapshotNode("overlayfs", "s2")].sort(),
-    );
-  });
-
-  it("ignores roots that are not in the graph", () => {
-    const g = buildGraph(namespace("ns", { content: [blob(A, 1)] }));
-    const levels = markLevels(g, [[root(contentNode(B)), root(imageNode("gone")), root(contentNode(A))]]);
-    expect([...levels.keys()]).toEqual([contentNode(A)]);
+    const levels = markLevels(g, [[root(g.contentId(A)), root(g.contentId(C))]]);
+    expect([...levels]).toEqual([0, 0, 0, 0, 0]);
   });
 });
