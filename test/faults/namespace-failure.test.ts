@@ -1,9 +1,8 @@
 import * as grpc from "@grpc/grpc-js";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { FakeContainerd, type FakeMethod } from "../support/fake-containerd.js";
-import type { TestApp } from "../support/app.js";
+import { describe, expect, it } from "vitest";
+import type { FakeMethod } from "../support/fake-containerd.js";
 import { select } from "../support/exposition.js";
-import { appFor, COLLECTORS, collectorSuccess, leasesOf, SAMPLE_LEASES, sampleNamespace, scrape, up } from "./support.js";
+import { COLLECTORS, collectorSuccess, fakeForFile, leasesOf, SAMPLE_LEASES, sampleNamespace, scrape, up } from "./support.js";
 
 /** Every family that describes a namespace's state. */
 const STATE_FAMILIES = [
@@ -18,25 +17,12 @@ const STATE_FAMILIES = [
   "containerd_snapshot_bytes",
 ];
 
-let fake: FakeContainerd;
-beforeAll(async () => {
-  fake = await FakeContainerd.start({
-    data: {
-      namespaces: {
-        default: sampleNamespace("default"),
-        "k8s.io": sampleNamespace("k8s"),
-        bad: sampleNamespace("bad"),
-      },
-    },
-  });
-});
-afterAll(() => fake.dispose());
-
-let t: TestApp | undefined;
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
-  fake.reset();
+const file = fakeForFile({
+  namespaces: {
+    default: sampleNamespace("default"),
+    "k8s.io": sampleNamespace("k8s"),
+    bad: sampleNamespace("bad"),
+  },
 });
 
 describe("one namespace failing", () => {
@@ -50,8 +36,8 @@ describe("one namespace failing", () => {
     ["Images/List", "images", grpc.status.RESOURCE_EXHAUSTED],
     ["Containers/List", "containers", grpc.status.INTERNAL],
   ])("%s failing for \"bad\" only: the other namespaces are reported in full, \"bad\" not at all", async (method, collector, code) => {
-    t = await appFor(fake);
-    fake.fail(method, { code, namespace: "bad" });
+    const t = await file.app();
+    file.fake.fail(method, { code, namespace: "bad" });
     const { status, samples } = await scrape(t);
     expect(status).toBe(200);
     expect(up(samples)).toBe(1);
@@ -65,16 +51,16 @@ describe("one namespace failing", () => {
 
   // NOT_FOUND from Usage means "removed between List and Usage": not a failure.
   it("takes Snapshots/Usage NOT_FOUND as a snapshot that went away, not as a failure", async () => {
-    t = await appFor(fake);
-    fake.fail("Snapshots/Usage", { code: grpc.status.NOT_FOUND, namespace: "bad" });
+    const t = await file.app();
+    file.fake.fail("Snapshots/Usage", { code: grpc.status.NOT_FOUND, namespace: "bad" });
     const { samples } = await scrape(t);
     expect(collectorSuccess(samples).snapshots).toBe(1);
     expect(leasesOf(samples, "bad")).toEqual(SAMPLE_LEASES);
   });
 
   it("names the incomplete namespace and the reason in /api/v1/inventory", async () => {
-    t = await appFor(fake);
-    fake.fail("Leases/List", { code: grpc.status.INTERNAL, namespace: "bad", message: "boltdb is on fire" });
+    const t = await file.app();
+    file.fake.fail("Leases/List", { code: grpc.status.INTERNAL, namespace: "bad", message: "boltdb is on fire" });
     const res = await t.app.inject({ url: "/api/v1/inventory" });
     expect(res.statusCode).toBe(200);
     const report = res.json() as { incompleteNamespaces: string[] };
@@ -83,9 +69,9 @@ describe("one namespace failing", () => {
   });
 
   it("never prunes in an incomplete namespace, and does prune a complete one", async () => {
-    t = await appFor(fake, ["--prune.confirm-window=0s"], { ADMIN_TOKEN: "correct-horse-battery-staple" });
-    fake.fail("Content/List", { code: grpc.status.INTERNAL, namespace: "bad" });
-    const before = fake.data.namespaces.bad?.leases?.length;
+    const t = await file.app(["--prune.confirm-window=0s"], { ADMIN_TOKEN: "correct-horse-battery-staple" });
+    file.fake.fail("Content/List", { code: grpc.status.INTERNAL, namespace: "bad" });
+    const before = file.fake.data.namespaces.bad?.leases?.length;
     const res = await t.app.inject({
       method: "POST",
       url: "/admin/prune",
@@ -94,10 +80,10 @@ describe("one namespace failing", () => {
     });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ skippedNamespaces: ["bad"], leases: { deleted: [] } });
-    expect(fake.count("Leases/Delete")).toBe(0);
-    expect(fake.data.namespaces.bad?.leases?.length).toBe(before);
+    expect(file.fake.count("Leases/Delete")).toBe(0);
+    expect(file.fake.data.namespaces.bad?.leases?.length).toBe(before);
     // The same request for a namespace that reads completely deletes its stale and expired leases.
-    fake.reset();
+    file.fake.reset();
     const ok = await t.app.inject({
       method: "POST",
       url: "/admin/prune",
@@ -105,6 +91,6 @@ describe("one namespace failing", () => {
       payload: JSON.stringify({ namespaces: ["bad"] }),
     });
     expect(ok.statusCode).toBe(200);
-    expect(fake.data.namespaces.bad?.leases?.map((l) => l.id).sort()).toEqual(["bad-active", "bad-permanent"]);
+    expect(file.fake.data.namespaces.bad?.leases?.map((l) => l.id).sort()).toEqual(["bad-active", "bad-permanent"]);
   });
 });

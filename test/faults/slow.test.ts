@@ -1,25 +1,13 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { FakeContainerd, type FakeMethod } from "../support/fake-containerd.js";
-import type { TestApp } from "../support/app.js";
+import { describe, expect, it } from "vitest";
+import type { FakeMethod } from "../support/fake-containerd.js";
 import { sample, select } from "../support/exposition.js";
-import { appFor, COLLECTORS, collectorSuccess, leasesOf, SAMPLE_LEASES, sampleNamespace, scrape, up } from "./support.js";
+import { COLLECTORS, collectorSuccess, fakeForFile, leasesOf, SAMPLE_LEASES, sampleNamespace, scrape, up } from "./support.js";
 
-let fake: FakeContainerd;
-beforeAll(async () => {
-  fake = await FakeContainerd.start({ data: { namespaces: { default: sampleNamespace("default"), "k8s.io": sampleNamespace("k8s") } } });
-});
-afterAll(() => fake.dispose());
-
-let t: TestApp | undefined;
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
-  fake.reset();
-});
+const file = fakeForFile({ namespaces: { default: sampleNamespace("default"), "k8s.io": sampleNamespace("k8s") } });
 
 describe("a healthy fake containerd", () => {
   it("is read completely: every collector succeeds and the states are the expected ones", async () => {
-    t = await appFor(fake);
+    const t = await file.app();
     const { status, samples } = await scrape(t);
     expect(status).toBe(200);
     expect(up(samples)).toBe(1);
@@ -42,8 +30,8 @@ describe("a containerd slower than the scrape budget", () => {
     ["Content/List", "content"],
     ["Images/List", "images"],
   ])("%s delayed: the scrape still answers within Prometheus' timeout, the %s collector failed", async (method, collector) => {
-    t = await appFor(fake);
-    fake.setDelay(method, 5000);
+    const t = await file.app();
+    file.fake.setDelay(method, 5000);
     // Prometheus' scrape_timeout of 1s: the exporter has 1s - 0.5s offset.
     const { status, elapsedMs, samples } = await scrape(t, 1);
     expect(elapsedMs).toBeLessThan(1500);
@@ -57,12 +45,12 @@ describe("a containerd slower than the scrape budget", () => {
     expect(sample(samples, "containerd_reclaimable_bytes", { resource: "content" })).toBe(0);
     // The delayed calls were given up on (the client's deadline cancels them), not left to pile up.
     await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(fake.inFlight.get(method) ?? 0).toBe(0);
+    expect(file.fake.inFlight.get(method) ?? 0).toBe(0);
   });
 
   it("containerd_up is 0 when not even the namespace list answers in time, still within the budget", async () => {
-    t = await appFor(fake);
-    fake.setDelay("Namespaces/List", 5000);
+    const t = await file.app();
+    file.fake.setDelay("Namespaces/List", 5000);
     const { status, elapsedMs, samples } = await scrape(t, 1);
     expect(elapsedMs).toBeLessThan(1500);
     expect(status).toBe(200);
@@ -71,10 +59,10 @@ describe("a containerd slower than the scrape budget", () => {
   });
 
   it("recovers on the next scrape once containerd is fast again", async () => {
-    t = await appFor(fake);
-    fake.setDelay("Snapshots/Usage", 5000);
+    const t = await file.app();
+    file.fake.setDelay("Snapshots/Usage", 5000);
     expect(collectorSuccess((await scrape(t, 1)).samples).snapshots).toBe(0);
-    fake.reset();
+    file.fake.reset();
     const { samples } = await scrape(t, 1);
     expect(collectorSuccess(samples).snapshots).toBe(1);
     expect(leasesOf(samples, "default")).toEqual(SAMPLE_LEASES);
@@ -82,8 +70,8 @@ describe("a containerd slower than the scrape budget", () => {
 
   // Concurrent scrapes share one read, but not one that may outlast their own budget.
   it("a scrape arriving while a slower read is in flight (/api/v1/inventory's 10s) still answers within its own budget", async () => {
-    t = await appFor(fake);
-    fake.setDelay("Snapshots/Usage", 2000);
+    const t = await file.app();
+    file.fake.setDelay("Snapshots/Usage", 2000);
     const inventory = t.app.inject({ url: "/api/v1/inventory" });
     await new Promise((resolve) => setTimeout(resolve, 50));
     const { status, elapsedMs, samples } = await scrape(t, 1);
@@ -95,8 +83,8 @@ describe("a containerd slower than the scrape budget", () => {
   });
 
   it("a scrape arriving during a prune's read (60s budget) still answers within its own budget", async () => {
-    t = await appFor(fake, ["--prune.confirm-window=0s"], { ADMIN_TOKEN: "correct-horse-battery-staple" });
-    fake.setDelay("Snapshots/Usage", 2000);
+    const t = await file.app(["--prune.confirm-window=0s"], { ADMIN_TOKEN: "correct-horse-battery-staple" });
+    file.fake.setDelay("Snapshots/Usage", 2000);
     const prune = t.app.inject({
       method: "POST",
       url: "/admin/prune",

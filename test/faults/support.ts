@@ -1,4 +1,5 @@
-import type { FakeContainerd, FakeNamespace } from "../support/fake-containerd.js";
+import { afterAll, afterEach, beforeAll } from "vitest";
+import { FakeContainerd, type FakeData, type FakeNamespace } from "../support/fake-containerd.js";
 import { startTestApp, type TestApp } from "../support/app.js";
 import { parseExposition, type Sample, sample, select } from "../support/exposition.js";
 
@@ -92,3 +93,34 @@ export function leasesOf(samples: Sample[], namespace: string): Record<string, n
 export const up = (samples: Sample[]) => sample(samples, "containerd_up");
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * One fake containerd for the whole test file and one app per test on it: after
+ * each test the app is closed and the fake's delays and errors are cleared.
+ */
+export function fakeForFile(data: FakeData): {
+  readonly fake: FakeContainerd;
+  app(flags?: string[], env?: NodeJS.ProcessEnv): Promise<TestApp>;
+} {
+  let fake: FakeContainerd | undefined;
+  let current: TestApp | undefined;
+  beforeAll(async () => {
+    fake = await FakeContainerd.start({ data });
+  });
+  afterAll(() => fake?.dispose());
+  afterEach(async () => {
+    await current?.close();
+    current = undefined;
+    fake?.reset();
+  });
+  const started = () => {
+    if (!fake) throw new Error("the fake containerd starts in beforeAll");
+    return fake;
+  };
+  return {
+    get fake() {
+      return started();
+    },
+    app: async (flags = [], env = {}) => (current = await appFor(started(), flags, env)),
+  };
+}
