@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { type Config, splitListenAddress } from "../config/config.js";
 import { buildApp } from "../http/app.js";
-import { WebConfigManager } from "../http/web-config.js";
+import { WebConfigManager } from "../http/web-config/manager.js";
 import { packageVersion } from "../util/package.js";
 import { createLogger } from "./logger.js";
 import { createRuntime } from "./runtime.js";
@@ -15,10 +15,11 @@ export async function serve(config: Config): Promise<void> {
   const runtime = createRuntime(config, log);
   const deps = { config, version, source: runtime.source, metrics: runtime.metrics, pruner: runtime.pruner };
   const separateAdmin = config.adminListenAddress !== "";
+  const shared = { logger: log, ...(webConfig ? { webConfig } : {}) };
   const apps: FastifyInstance[] = [];
   try {
-    apps.push(await buildApp(deps, { routes: separateAdmin ? "main" : "all", logger: log, ...(webConfig ? { webConfig } : {}) }));
-    if (separateAdmin) apps.push(await buildApp(deps, { routes: "admin", logger: log, ...(webConfig ? { webConfig } : {}) }));
+    apps.push(await buildApp(deps, { ...shared, routes: separateAdmin ? "main" : "all" }));
+    if (separateAdmin) apps.push(await buildApp(deps, { ...shared, routes: "admin" }));
     const addresses = [config.listenAddress, config.adminListenAddress];
     await Promise.all(apps.map((app, i) => app.listen(splitListenAddress(addresses[i] as string))));
     log.info(

@@ -10,7 +10,7 @@ import { healthRoutes } from "./routes/health.js";
 import { inventoryRoutes } from "./routes/inventory.js";
 import { landingRoutes } from "./routes/landing.js";
 import { metricsRoutes } from "./routes/metrics.js";
-import type { WebConfigManager } from "./web-config.js";
+import type { WebConfigManager } from "./web-config/manager.js";
 
 export interface AppDeps {
   config: Config;

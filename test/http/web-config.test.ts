@@ -15,14 +15,9 @@ import { createRuntime, type Runtime } from "../../src/cli/runtime.js";
 import { loadConfig } from "../../src/config/config.js";
 import { Flags, parseArgs } from "../../src/config/flags.js";
 import { buildApp } from "../../src/http/app.js";
-import {
-  BasicAuth,
-  loadWebConfig,
-  parseWebConfig,
-  type ReloadEvent,
-  WebConfigError,
-  WebConfigManager,
-} from "../../src/http/web-config.js";
+import { BasicAuth } from "../../src/http/web-config/basic-auth.js";
+import { loadWebConfig, parseWebConfig, WebConfigError } from "../../src/http/web-config/file.js";
+import { type ReloadEvent, WebConfigManager } from "../../src/http/web-config/manager.js";
 
 // containerd is absent: these tests are about the HTTP layer, /metrics answers containerd_up 0.
 const NO_CONTAINERD = "--containerd.address=/nonexistent/containerd.sock";
