@@ -54,6 +54,20 @@ export function diagnoseSocket(path: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The call's answer, or undefined when containerd says the object is not
+ * there (removed meanwhile: a pull finished, a GC ran, someone else pruned).
+ * Every other failure is thrown as it came.
+ */
+export async function ifFound<T>(call: Promise<T>): Promise<T | undefined> {
+  try {
+    return await call;
+  } catch (error) {
+    if (error instanceof ContainerdError && error.code === grpc.status.NOT_FOUND) return undefined;
+    throw error;
+  }
+}
+
 export function toContainerdError(error: unknown, ctx: CallContext): ContainerdError {
   if (error instanceof ContainerdError) return error;
   const service = error as Partial<grpc.ServiceError>;

@@ -72,7 +72,7 @@ function leaseLevel(state: LeaseState): number {
   return STALE;
 }
 
-/** The graph nodes a lease lists (resourceNode of each resource that is in the graph). */
+/** The graph nodes a lease lists (those still in the graph). */
 function leaseRoots(graph: Graph, lease: LeaseEntry, flat: boolean): Root[] {
   const roots: Root[] = [];
   for (const r of lease.resources) {
@@ -142,7 +142,10 @@ export function classifyNamespace(ns: NamespaceInventory, policy: Policy, now: n
   const holders = new Map<string, ClassifiedLease[]>();
   for (const lease of classifiedLeases) {
     for (const r of lease.resources) {
-      if (r.type === "ingests") holders.set(r.id, [...(holders.get(r.id) ?? []), lease]);
+      if (r.type !== "ingests") continue;
+      const list = holders.get(r.id);
+      if (list) list.push(lease);
+      else holders.set(r.id, [lease]);
     }
   }
   return {

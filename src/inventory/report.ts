@@ -1,5 +1,5 @@
 import type { ClassifiedInventory, ClassifiedLease } from "./classify.js";
-import { INGEST_STATES, LEASE_STATES, RECLAIMABLE_STATES, RESOURCE_STATES } from "./states.js";
+import { INGEST_STATES, LEASE_STATES, RECLAIMABLE_STATES, RESOURCE_STATES, STUCK_LEASE_STATES } from "./states.js";
 
 export interface UsageRow {
   namespace: string;
@@ -65,7 +65,7 @@ export function dfReport(classified: ClassifiedInventory): DfReport {
   const stuckLeases = complete
     .flatMap((ns) =>
       ns.leases
-        .filter((l) => l.state !== "active")
+        .filter((l) => STUCK_LEASE_STATES.has(l.state))
         .map((l) => ({
           namespace: ns.name,
           id: l.id,

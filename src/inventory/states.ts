@@ -2,6 +2,12 @@
 export const LEASE_STATES = ["active", "stale", "expired", "permanent"] as const;
 export type LeaseState = (typeof LEASE_STATES)[number];
 
+/** Leases that hold data for an operation that is over (or never ends): what "stuck leases" lists. */
+export const STUCK_LEASE_STATES: ReadonlySet<LeaseState> = new Set(["stale", "expired", "permanent"]);
+
+/** Leases a prune deletes without being told their ids. */
+export const PRUNABLE_LEASE_STATES: ReadonlySet<LeaseState> = new Set(["stale", "expired"]);
+
 /** First match wins, in this order. */
 export const RESOURCE_STATES = ["in_use", "pinned", "leased", "stale", "unreferenced"] as const;
 export type ResourceState = (typeof RESOURCE_STATES)[number];

@@ -1,6 +1,5 @@
-import * as grpc from "@grpc/grpc-js";
 import type { ContainerdClient } from "../containerd/client.js";
-import { ContainerdError } from "../containerd/errors.js";
+import { ifFound } from "../containerd/errors.js";
 import type { LeaseResource } from "../containerd/types.js";
 import type { ClassifiedInventory } from "../inventory/classify.js";
 import type { IngestCandidate, LeaseCandidate } from "./plan.js";
@@ -57,15 +56,6 @@ function observedIn(classified: ClassifiedInventory): Observed {
   return observed;
 }
 
-async function unlessGone<T>(call: Promise<T>): Promise<T | undefined> {
-  try {
-    return await call;
-  } catch (error) {
-    if (error instanceof ContainerdError && error.code === grpc.status.NOT_FOUND) return undefined;
-    throw error;
-  }
-}
-
 /** The "after" picture: only the calls the candidates need. */
 async function observeNow(
   client: ContainerdClient,
@@ -80,14 +70,14 @@ async function observeNow(
     for (const i of await client.listIngests(ns, { deadline })) observed.ingests.set(key(ns, i.ref), ingestState(i));
   });
   const readLeases = leases.map(async (lease) => {
-    const resources = await unlessGone(client.listLeaseResources(lease.namespace, lease.id, { deadline }));
+    const resources = await ifFound(client.listLeaseResources(lease.namespace, lease.id, { deadline }));
     if (resources === undefined) return;
     observed.resources.set(key(lease.namespace, lease.id), sorted(resources));
     const active = resources.filter((r) => before.usage.has(key(lease.namespace, r.type, r.id)));
     await Promise.all(
       active.map(async (r) => {
         const snapshotter = r.type.slice("snapshots/".length);
-        const usage = await unlessGone(client.snapshotUsage(lease.namespace, snapshotter, r.id, { deadline }));
+        const usage = await ifFound(client.snapshotUsage(lease.namespace, snapshotter, r.id, { deadline }));
         observed.usage.set(key(lease.namespace, r.type, r.id), usage?.size ?? -1);
       }),
     );

@@ -1,4 +1,5 @@
 import type { ClassifiedInventory, ClassifiedLease, ClassifiedNamespace } from "../inventory/classify.js";
+import { PRUNABLE_LEASE_STATES } from "../inventory/states.js";
 
 export type SkipReason =
   | "in-flight"
@@ -83,7 +84,7 @@ export function planPrune(classified: ClassifiedInventory, request: PlanRequest)
     for (const lease of ns.leases) {
       const explicit = named.has(lease.id);
       if (explicit) found.add(lease.id);
-      if (!explicit && lease.state !== "stale" && lease.state !== "expired") continue;
+      if (!explicit && !PRUNABLE_LEASE_STATES.has(lease.state)) continue;
       const candidate = candidateOf(ns, lease, explicit);
       if (holdsContainerSnapshot(ns, lease)) plan.skippedLeases.push({ ...candidate, reason: "holds-container-snapshot" });
       else plan.leases.push(candidate);

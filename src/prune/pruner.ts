@@ -1,8 +1,7 @@
 import { randomBytes } from "node:crypto";
-import * as grpc from "@grpc/grpc-js";
 import type { FastifyBaseLogger } from "fastify";
 import type { ContainerdClient } from "../containerd/client.js";
-import { ContainerdError } from "../containerd/errors.js";
+import { ifFound } from "../containerd/errors.js";
 import type { ByResource, ClassifiedInventory } from "../inventory/classify.js";
 import type { InventorySource } from "../inventory/source.js";
 import { LABEL, type Policy, STORE_RESOURCES } from "../inventory/states.js";
@@ -51,15 +50,9 @@ export class PruneBusyError extends Error {
   }
 }
 
-/** False when containerd says the object is already gone (a pull finished, someone else pruned). */
+/** False when containerd says the object is already gone. */
 async function stillThere(call: Promise<void>): Promise<boolean> {
-  try {
-    await call;
-    return true;
-  } catch (error) {
-    if (error instanceof ContainerdError && error.code === grpc.status.NOT_FOUND) return false;
-    throw error;
-  }
+  return (await ifFound(call.then(() => true))) === true;
 }
 
 function moveToSkipped<T extends { reason?: SkipReason }>(from: T[], to: T[], item: T): void {

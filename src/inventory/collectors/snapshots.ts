@@ -1,5 +1,4 @@
-import * as grpc from "@grpc/grpc-js";
-import { ContainerdError } from "../../containerd/errors.js";
+import { ifFound } from "../../containerd/errors.js";
 import type { SnapshotInfo, SnapshotUsage } from "../../containerd/types.js";
 import type { SnapshotEntry } from "../types.js";
 import type { NamespaceCollector, ReadContext } from "./collector.js";
@@ -47,15 +46,11 @@ async function usageOf(
   const immutable = info.kind === "committed";
   const cached = immutable ? ctx.usageCache.get(namespace, snapshotter, info.name, info.createdAt) : undefined;
   if (cached) return cached;
-  try {
-    const usage = await ctx.limit(() =>
-      ctx.client.snapshotUsage(namespace, snapshotter, info.name, { deadline: ctx.deadline }),
-    );
-    if (immutable) ctx.usageCache.set(namespace, snapshotter, info.name, info.createdAt, usage);
-    return usage;
-  } catch (error) {
-    // Removed between List and Usage: it holds nothing any more.
-    if (error instanceof ContainerdError && error.code === grpc.status.NOT_FOUND) return null;
-    throw error;
-  }
+  const usage = await ctx.limit(() =>
+    ifFound(ctx.client.snapshotUsage(namespace, snapshotter, info.name, { deadline: ctx.deadline })),
+  );
+  // Removed between List and Usage: it holds nothing any more.
+  if (usage === undefined) return null;
+  if (immutable) ctx.usageCache.set(namespace, snapshotter, info.name, info.createdAt, usage);
+  return usage;
 }

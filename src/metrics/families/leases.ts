@@ -1,8 +1,7 @@
-import { LEASE_STATES } from "../../inventory/states.js";
+import { LEASE_STATES, STUCK_LEASE_STATES } from "../../inventory/states.js";
 import type { FamilyWriter } from "./family.js";
 import { countBy, minBy, scrapeGauge } from "./gauge.js";
 
-const STUCK = new Set(["stale", "expired", "permanent"]);
 
 export const writeLeases: FamilyWriter = (registry, { classified, leaseDetailLimit }) => {
   const count = scrapeGauge(
@@ -30,7 +29,7 @@ export const writeLeases: FamilyWriter = (registry, { classified, leaseDetailLim
       oldest.set({ namespace: ns.name, state }, created);
     }
     const stuck = ns.leases
-      .filter((l) => STUCK.has(l.state))
+      .filter((l) => STUCK_LEASE_STATES.has(l.state))
       .sort((a, b) => b.heldBytes - a.heldBytes || a.id.localeCompare(b.id))
       .slice(0, leaseDetailLimit);
     for (const lease of stuck) held.set({ namespace: ns.name, lease: lease.id, state: lease.state }, lease.heldBytes);
