@@ -34,7 +34,8 @@ class ReportBook {
       return { ok: true, value: await work() };
     } catch (error) {
       report.success = false;
-      if (!report.errors.includes(errorMessage(error))) report.errors.push(errorMessage(error));
+      const message = errorMessage(error);
+      if (!report.errors.includes(message)) report.errors.push(message);
       return { ok: false };
     } finally {
       report.durationSeconds = Math.max(report.durationSeconds, (performance.now() - report.start) / 1000);
@@ -62,8 +63,8 @@ class ReportBook {
 }
 
 /**
- * Reads the whole state the exporter reasons about, one namespace at a time in
- * parallel. Concurrent callers share one read in flight, so ten scrapes at
+ * Reads the whole state the exporter reasons about, every namespace and every
+ * collector in parallel. Concurrent callers share one read in flight, so ten scrapes at
  * once cost containerd one pass.
  */
 export class InventoryReader {

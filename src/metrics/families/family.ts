@@ -2,9 +2,10 @@ import type { Registry } from "prom-client";
 import type { ClassifiedInventory } from "../../inventory/classify.js";
 
 export interface ScrapeResult {
+  /** What this scrape read and how it was classified; collectors that ran out of budget are marked failed in it. */
   classified: ClassifiedInventory;
-  /** Collectors whose budget ran out are reported failed by the reader itself. */
   exporterVersion: string;
+  /** --metrics.lease-detail-limit */
   leaseDetailLimit: number;
 }
 
