@@ -102,7 +102,7 @@ function syntheticNamespace(name: string, target: number, rng: Rng): { ns: Names
     }
   }
   return {
-    ns: { name, leases, content, ingests, snapshots, images, containers: [], failed: [] },
+    ns: { name, leases, content, ingests, snapshots, images, containers: [], sandboxes: [], failed: [] },
     resources: resources(),
   };
 }

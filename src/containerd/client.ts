@@ -11,6 +11,7 @@ import type {
   Lease,
   LeaseResource,
   PluginInfo,
+  SandboxInfo,
   SnapshotInfo,
   SnapshotUsage,
   VersionInfo,
@@ -77,6 +78,7 @@ export class ContainerdClient {
       Snapshots: make(services.snapshots.v1.Snapshots),
       Images: make(services.images.v1.Images),
       Containers: make(services.containers.v1.Containers),
+      Sandboxes: make(services.sandbox.v1.Store),
       Introspection: make(services.introspection.v1.Introspection),
       Version: make(services.version.v1.Version),
     };
@@ -240,6 +242,13 @@ export class ContainerdClient {
       labels: c.labels,
       createdAt: seconds(c.created_at),
     }));
+  }
+
+  /** The sandbox store (containerd >= 1.7); older daemons answer UNIMPLEMENTED. */
+  async listSandboxes(namespace: string, options: CallOptions = {}): Promise<SandboxInfo[]> {
+    type Raw = { sandbox_id: string; labels: Labels; created_at: never };
+    const res = await this.unary<{ list: Raw[] }>("Sandboxes", "List", namespace, {}, options);
+    return res.list.map((s) => ({ id: s.sandbox_id, labels: s.labels, createdAt: seconds(s.created_at) }));
   }
 
   // --- plumbing ----------------------------------------------------------------------

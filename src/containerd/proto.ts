@@ -6,6 +6,7 @@ import type { ProtoGrpcType as ContentProto } from "./generated/content.js";
 import type { ProtoGrpcType as ImagesProto } from "./generated/images.js";
 import type { ProtoGrpcType as IntrospectionProto } from "./generated/introspection.js";
 import type { ProtoGrpcType as LeasesProto } from "./generated/leases.js";
+import type { ProtoGrpcType as SandboxProto } from "./generated/sandbox.js";
 import type { ProtoGrpcType as NamespacesProto } from "./generated/namespace.js";
 import type { ProtoGrpcType as SnapshotsProto } from "./generated/snapshots.js";
 import type { ProtoGrpcType as VersionProto } from "./generated/version.js";
@@ -17,6 +18,7 @@ export type ContainerdProto = ContainersProto &
   IntrospectionProto &
   LeasesProto &
   NamespacesProto &
+  SandboxProto &
   SnapshotsProto &
   VersionProto;
 
@@ -27,6 +29,7 @@ export const PROTO_FILES = [
   "containerd/services/snapshots/v1/snapshots.proto",
   "containerd/services/images/v1/images.proto",
   "containerd/services/containers/v1/containers.proto",
+  "containerd/services/sandbox/v1/sandbox.proto",
   "containerd/services/introspection/v1/introspection.proto",
   "containerd/services/version/v1/version.proto",
 ];

@@ -67,6 +67,13 @@ export interface ContainerInfo {
   createdAt: number;
 }
 
+/** A sandbox store object (a CRI pod sandbox on containerd >= 2.1). */
+export interface SandboxInfo {
+  id: string;
+  labels: Labels;
+  createdAt: number;
+}
+
 export interface PluginInfo {
   type: string;
   id: string;

@@ -1,25 +1,31 @@
-import type { ContainerInfo, ContentInfo, ImageInfo, IngestStatus } from "../containerd/types.js";
+import type { ContainerInfo, ContentInfo, ImageInfo, IngestStatus, SandboxInfo } from "../containerd/types.js";
+import { type GcRules, gcRulesFor } from "./gc-rules.js";
 import { buildGraph, type Graph, markLevels, type Root, Walker } from "./graph.js";
 import { isIdle, leaseExpiry, leaseState } from "./lease-state.js";
+import { type Owner, ownerKeeps, ownerOf } from "./owners/index.js";
 import {
   type IngestState,
   LABEL,
   type LeaseState,
   type Policy,
-  RECLAIMABLE_STATES,
+  PRUNABLE_LEASE_STATES,
+  type Refusal,
   RESOURCE_STATES,
   type ResourceState,
   type StoreResource,
 } from "./states.js";
-import type { Inventory, LeaseEntry, NamespaceInventory, SnapshotEntry } from "./types.js";
+import type { CollectorName, Inventory, LeaseEntry, NamespaceInventory, SnapshotEntry } from "./types.js";
 
 export interface ClassifiedLease extends LeaseEntry {
   state: LeaseState;
+  owner: Owner;
   /** Epoch seconds, null when it never expires. */
   expiresAt: number | null;
   flat: boolean;
-  /** Bytes this lease reaches that nothing outside leases (image, container, gc.root) needs. */
+  /** Bytes this lease reaches that nothing outside leases (image, container, sandbox, gc.root) needs. */
   heldBytes: number;
+  /** Why a prune never deletes it, even when named; null when it may go. */
+  refusal: Refusal | null;
 }
 export interface ClassifiedBlob extends ContentInfo {
   state: ResourceState;
@@ -37,13 +43,14 @@ export interface ClassifiedNamespace {
   name: string;
   /** Every collector read this namespace; only then is its classification trusted. */
   complete: boolean;
-  failed: string[];
+  failed: CollectorName[];
   leases: ClassifiedLease[];
   content: ClassifiedBlob[];
   snapshots: ClassifiedSnapshot[];
   ingests: ClassifiedIngest[];
   images: ImageInfo[];
   containers: ContainerInfo[];
+  sandboxes: SandboxInfo[];
 }
 
 export type ByResource = Record<StoreResource, number>;
@@ -51,13 +58,21 @@ export type ByResource = Record<StoreResource, number>;
 export interface ClassifiedInventory {
   inventory: Inventory;
   policy: Policy;
+  /** The garbage-collection rules of the containerd version that was read. */
+  rules: GcRules;
   /** Epoch seconds the classification was made for. */
   now: number;
   namespaces: ClassifiedNamespace[];
   /** Bytes on disk for the node: each blob digest counted once. */
   store: ByResource;
-  /** What a prune under `policy` would free: the alerting figure. */
+  /** What a default prune would free: the alerting figure. */
   reclaimable: ByResource;
+}
+
+/** What a prune removes: by namespace, the lease ids it deletes and the ingest refs it aborts. */
+export interface Removal {
+  leases: (namespace: string, id: string) => boolean;
+  ingests: (namespace: string, ref: string) => boolean;
 }
 
 // Priority levels of the walk: the index is the resource state.
@@ -66,26 +81,25 @@ const PINNED = 1;
 const LEASED = 2;
 const STALE = 3;
 
-function leaseLevel(state: LeaseState): number {
-  if (state === "permanent") return PINNED;
-  if (state === "active") return LEASED;
-  return STALE;
-}
-
-/** The graph nodes a lease lists (those still in the graph). */
+/** The graph nodes a lease lists (those still in the graph). An ingest is never flat: GC follows its expected blob fully. */
 function leaseRoots(graph: Graph, lease: LeaseEntry, flat: boolean): Root[] {
   const roots: Root[] = [];
   for (const r of lease.resources) {
     const id = graph.resourceId(r);
-    if (id !== undefined) roots.push({ id, flat });
+    if (id !== undefined) roots.push({ id, flat: flat && r.type !== "ingests" });
   }
   return roots;
 }
 
-/** What containerd's GC treats as always live: images, containers, gc.root-labelled objects. */
-function inUseRoots(graph: Graph, ns: NamespaceInventory): Root[] {
+/**
+ * What containerd's GC treats as always live: images (on 2.x not those whose
+ * gc.expire has passed), containers (their snapshot and gc.ref labels), the
+ * gc.ref labels of sandboxes (2.x), and gc.root-labelled content and snapshots.
+ */
+function inUseRoots(graph: Graph, ns: NamespaceInventory, rules: GcRules, now: number): Root[] {
   const ids: number[] = [];
   for (const image of ns.images) {
+    if (rules.expiringImages && (leaseExpiry(image.labels) ?? Infinity) < now) continue;
     const id = graph.imageId(image.name);
     if (id !== undefined) ids.push(id);
   }
@@ -96,6 +110,7 @@ function inUseRoots(graph: Graph, ns: NamespaceInventory): Root[] {
     }
     graph.labelRefIds(c.labels, ids);
   }
+  if (rules.sandboxLabelRoots) for (const s of ns.sandboxes) graph.labelRefIds(s.labels, ids);
   ns.content.forEach((b, i) => {
     if (LABEL.root in b.labels) ids.push(graph.contentIds[i] as number);
   });
@@ -105,47 +120,136 @@ function inUseRoots(graph: Graph, ns: NamespaceInventory): Root[] {
   return ids.map((id) => ({ id, flat: false }));
 }
 
-function heldBytes(graph: Graph, walker: Walker, roots: Root[], levels: Int8Array): number {
-  let total = 0;
-  walker.reset().walk(roots, (id) => {
-    if (levels[id] !== IN_USE) total += graph.bytesOf(id);
+const containerSnapshotKey = (type: string, id: string) => `${type}\u0000${id}`;
+
+/** The first reason, in REFUSALS order, a prune must leave this lease alone. */
+function refusalOf(
+  lease: LeaseEntry,
+  owner: Owner,
+  state: LeaseState,
+  containerSnapshots: ReadonlySet<string>,
+  reachesUnrootedImage: boolean,
+): Refusal | null {
+  if (owner === "docker-container") return "owned-by-container";
+  if (lease.resources.some((r) => containerSnapshots.has(containerSnapshotKey(r.type, r.id)))) return "holds-container-snapshot";
+  if (owner === "cri-sandbox") return "owned-by-sandbox";
+  if (state === "owned") return "owned";
+  // Deleting it would let GC remove an image record (2.x: an expired image, or one only a lease holds).
+  if (reachesUnrootedImage) return "holds-image";
+  return null;
+}
+
+/**
+ * Where a lease's roots sit for a given removal. An expired lease is no root
+ * at all (gc.go skips it), whatever the prune does; a removed one neither.
+ * What stays: refused, owned and leaked leases pin, the rest lease.
+ */
+function leaseLevel(lease: { state: LeaseState; refusal: Refusal | null }, removed: boolean): number {
+  if (lease.state === "expired" || removed) return STALE;
+  if (lease.refusal !== null || lease.state === "owned" || lease.state === "leaked") return PINNED;
+  return LEASED;
+}
+
+interface Marked {
+  graph: Graph;
+  levels: Int8Array;
+  leaseRootsOf: Root[][];
+}
+
+/**
+ * Marks every node of a namespace for a removal: levels in priority order,
+ * -1 where nothing reaches. An ingest no lease holds is a root until its
+ * internal expiry (containerd sets one only for writes made without a lease):
+ * it stays unless the removal aborts it.
+ */
+function mark(
+  ns: NamespaceInventory,
+  leases: readonly { state: LeaseState; refusal: Refusal | null }[],
+  removal: Removal,
+  rules: GcRules,
+  now: number,
+  prepared?: { graph: Graph; leaseRootsOf: Root[][]; inUse: Root[] },
+): Marked {
+  const graph = prepared?.graph ?? buildGraph(ns, { imageRefLabels: rules.imageRefLabels });
+  const leaseRootsOf = prepared?.leaseRootsOf ?? ns.leases.map((l) => leaseRoots(graph, l, LABEL.flat in l.labels));
+  const rootsAt: Root[][] = [prepared?.inUse ?? inUseRoots(graph, ns, rules, now), [], [], []];
+  ns.leases.forEach((lease, i) => {
+    const level = leaseLevel(leases[i]!, removal.leases(ns.name, lease.id));
+    for (const root of leaseRootsOf[i]!) rootsAt[level]!.push(root);
   });
-  return total;
+  const held = new Set(ns.leases.flatMap((l) => l.resources.filter((r) => r.type === "ingests").map((r) => r.id)));
+  for (const ingest of ns.ingests) {
+    if (held.has(ingest.ref)) continue;
+    const id = graph.ingestId(ingest.ref);
+    if (id !== undefined) rootsAt[removal.ingests(ns.name, ingest.ref) ? STALE : LEASED]!.push({ id, flat: false });
+  }
+  return { graph, levels: markLevels(graph, rootsAt), leaseRootsOf };
 }
 
-function ingestState(ingest: IngestStatus, holders: ClassifiedLease[], policy: Policy, now: number): IngestState {
-  if (holders.some((l) => l.state === "permanent")) return "pinned";
-  if (isIdle(ingest, policy, now) && !holders.some((l) => l.state === "active")) return "stale";
-  return "leased";
+const freed = (level: number | undefined) => level === undefined || level === -1 || level === STALE;
+
+function ingestStateOf(level: number): IngestState {
+  if (level === IN_USE || level === PINNED) return "pinned";
+  if (level === LEASED) return "leased";
+  return "stale";
 }
 
-export function classifyNamespace(ns: NamespaceInventory, policy: Policy, now: number): ClassifiedNamespace {
-  const graph = buildGraph(ns);
+/** The removal a default prune makes: stale and expired leases it may delete, idle ingests no kept lease holds. */
+export function defaultRemoval(
+  namespaces: readonly { name: string; leases: readonly { id: string; state: LeaseState; refusal: Refusal | null }[] }[],
+  idle: (namespace: string, ref: string) => boolean,
+): Removal {
+  const deleted = new Set<string>();
+  for (const ns of namespaces) {
+    for (const l of ns.leases) if (PRUNABLE_LEASE_STATES.has(l.state) && l.refusal === null) deleted.add(`${ns.name}\u0000${l.id}`);
+  }
+  return { leases: (ns, id) => deleted.has(`${ns}\u0000${id}`), ingests: idle };
+}
+
+export function classifyNamespace(ns: NamespaceInventory, policy: Policy, now: number, rules: GcRules = gcRulesFor(null)): ClassifiedNamespace {
+  const graph = buildGraph(ns, { imageRefLabels: rules.imageRefLabels });
   const ingestsByRef = new Map(ns.ingests.map((i) => [i.ref, i]));
-  const leases = ns.leases.map((lease) => {
-    const flat = LABEL.flat in lease.labels;
-    return { lease, state: leaseState(lease, ingestsByRef, policy, now), flat, roots: leaseRoots(graph, lease, flat) };
-  });
-  const rootsAt: Root[][] = [inUseRoots(graph, ns), [], [], []];
-  for (const l of leases) for (const root of l.roots) rootsAt[leaseLevel(l.state)]!.push(root);
-  const levels = markLevels(graph, rootsAt);
-  const stateOf = (id: number): ResourceState => RESOURCE_STATES[levels[id] === -1 ? STALE + 1 : (levels[id] as number)]!;
+  const inUse = inUseRoots(graph, ns, rules, now);
+  const rooted = markLevels(graph, [inUse]);
   const walker = new Walker(graph);
+  const containerSnapshots = new Set(
+    ns.containers.filter((c) => c.snapshotKey).map((c) => containerSnapshotKey(`snapshots/${c.snapshotter}`, c.snapshotKey)),
+  );
+  const leaseRootsOf = ns.leases.map((l) => leaseRoots(graph, l, LABEL.flat in l.labels));
+  const classifiedLeases: ClassifiedLease[] = ns.leases.map((lease, i) => {
+    const owner = ownerOf(lease, ns);
+    const state = leaseState(lease, ingestsByRef, policy, now, ownerKeeps(owner));
+    let heldBytes = 0;
+    let reachesUnrootedImage = false;
+    walker.reset().walk(leaseRootsOf[i]!, (id) => {
+      if (rooted[id] === IN_USE) return;
+      heldBytes += graph.bytesOf(id);
+      if (graph.isImage(id)) reachesUnrootedImage = true;
+    });
+    return {
+      ...lease,
+      state,
+      owner,
+      flat: LABEL.flat in lease.labels,
+      expiresAt: leaseExpiry(lease.labels),
+      heldBytes,
+      refusal: refusalOf(lease, owner, state, containerSnapshots, reachesUnrootedImage),
+    };
+  });
+  const removal = defaultRemoval([{ name: ns.name, leases: classifiedLeases }], (_ns, ref) => {
+    const ingest = ingestsByRef.get(ref);
+    return ingest !== undefined && isIdle(ingest, policy, now);
+  });
+  const { levels } = mark(ns, classifiedLeases, removal, rules, now, { graph, leaseRootsOf, inUse });
+  const stateOf = (id: number): ResourceState => RESOURCE_STATES[levels[id] === -1 ? STALE + 1 : (levels[id] as number)]!;
 
-  const classifiedLeases: ClassifiedLease[] = leases.map(({ lease, state, flat, roots }) => ({
-    ...lease,
-    state,
-    flat,
-    expiresAt: leaseExpiry(lease.labels),
-    heldBytes: state === "active" ? 0 : heldBytes(graph, walker, roots, levels),
-  }));
-  const holders = new Map<string, ClassifiedLease[]>();
-  for (const lease of classifiedLeases) {
+  const holders = new Map<string, string[]>();
+  for (const lease of ns.leases) {
     for (const r of lease.resources) {
       if (r.type !== "ingests") continue;
       const list = holders.get(r.id);
-      if (list) list.push(lease);
-      else holders.set(r.id, [lease]);
+      if (list) list.push(lease.id);
+      else holders.set(r.id, [lease.id]);
     }
   }
   return {
@@ -155,30 +259,43 @@ export function classifyNamespace(ns: NamespaceInventory, policy: Policy, now: n
     leases: classifiedLeases,
     content: ns.content.map((b, i) => ({ ...b, state: stateOf(graph.contentIds[i]!) })),
     snapshots: ns.snapshots.map((s, i) => ({ ...s, state: stateOf(graph.snapshotIds[i]!) })),
-    ingests: ns.ingests.map((i) => {
-      const by = holders.get(i.ref) ?? [];
-      return { ...i, state: ingestState(i, by, policy, now), leases: by.map((l) => l.id) };
-    }),
+    ingests: ns.ingests.map((i) => ({
+      ...i,
+      state: ingestStateOf(levels[graph.ingestId(i.ref)!] as number),
+      leases: holders.get(i.ref) ?? [],
+    })),
     images: ns.images,
     containers: ns.containers,
+    sandboxes: ns.sandboxes,
   };
+}
+
+/** Per namespace, which of its blobs, snapshots and ingests a removal frees. */
+interface Freed {
+  ns: ClassifiedNamespace;
+  content: boolean[];
+  snapshots: boolean[];
+  ingests: boolean[];
 }
 
 /**
  * Node-wide figures. Blob data is shared between namespaces on disk, so a
- * digest counts once, and it is reclaimable only when every namespace that
- * has it could let it go. Incomplete namespaces never count as reclaimable.
+ * digest counts once, and it is freed only when every namespace that has it
+ * lets it go and no ingest that stays expects it: containerd's content store
+ * keeps the file of any digest a remaining ingest names as `expected`
+ * (metadata/content.go garbageCollect), across namespaces. Incomplete
+ * namespaces never free anything.
  */
-function nodeTotals(namespaces: ClassifiedNamespace[]): { store: ByResource; reclaimable: ByResource } {
+function nodeTotals(freedBy: Freed[]): { store: ByResource; freed: ByResource } {
   const store: ByResource = { content: 0, snapshot: 0, ingest: 0 };
-  const reclaimable: ByResource = { content: 0, snapshot: 0, ingest: 0 };
-  // Per digest (first-seen order): the last size seen, and whether every namespace could free it.
+  const freedBytes: ByResource = { content: 0, snapshot: 0, ingest: 0 };
+  const expectedKept = new Set<string>();
   const blobIndex = new Map<string, number>();
   const blobSizes: number[] = [];
   const blobFree: boolean[] = [];
-  for (const ns of namespaces) {
-    for (const blob of ns.content) {
-      const free = ns.complete && RECLAIMABLE_STATES.has(blob.state);
+  for (const { ns, content, snapshots, ingests } of freedBy) {
+    ns.content.forEach((blob, i) => {
+      const free = ns.complete && content[i] === true;
       const seen = blobIndex.get(blob.digest);
       if (seen === undefined) {
         blobIndex.set(blob.digest, blobSizes.length);
@@ -188,27 +305,57 @@ function nodeTotals(namespaces: ClassifiedNamespace[]): { store: ByResource; rec
         blobSizes[seen] = blob.size;
         blobFree[seen] = (blobFree[seen] as boolean) && free;
       }
-    }
-    for (const snap of ns.snapshots) {
+    });
+    ns.snapshots.forEach((snap, i) => {
       const bytes = snap.usage?.size ?? 0;
       store.snapshot += bytes;
-      if (ns.complete && RECLAIMABLE_STATES.has(snap.state)) reclaimable.snapshot += bytes;
-    }
-    for (const ingest of ns.ingests) {
+      if (ns.complete && snapshots[i]) freedBytes.snapshot += bytes;
+    });
+    ns.ingests.forEach((ingest, i) => {
       store.ingest += ingest.offset;
-      if (ns.complete && ingest.state === "stale") reclaimable.ingest += ingest.offset;
-    }
+      const free = ns.complete && ingests[i] === true;
+      if (free) freedBytes.ingest += ingest.offset;
+      else if (ingest.expected) expectedKept.add(ingest.expected);
+    });
   }
-  blobSizes.forEach((size, i) => {
+  for (const [digest, i] of blobIndex) {
+    const size = blobSizes[i] as number;
     store.content += size;
-    if (blobFree[i]) reclaimable.content += size;
-  });
-  return { store, reclaimable };
+    if (blobFree[i] && !expectedKept.has(digest)) freedBytes.content += size;
+  }
+  return { store, freed: freedBytes };
 }
+
+const RECLAIMABLE_LEVEL_STATES: ReadonlySet<string> = new Set(["stale", "unreferenced"]);
 
 /** The pure heart of the exporter: inventory + policy + now → what is held, by whom, and what may go. */
 export function classify(inventory: Inventory, policy: Policy, now: number): ClassifiedInventory {
-  const namespaces = inventory.namespaces.map((ns) => classifyNamespace(ns, policy, now));
-  return { inventory, policy, now, namespaces, ...nodeTotals(namespaces) };
+  const rules = gcRulesFor(inventory.containerd?.version);
+  const namespaces = inventory.namespaces.map((ns) => classifyNamespace(ns, policy, now, rules));
+  const { store, freed } = nodeTotals(
+    namespaces.map((ns) => ({
+      ns,
+      content: ns.content.map((b) => RECLAIMABLE_LEVEL_STATES.has(b.state)),
+      snapshots: ns.snapshots.map((s) => RECLAIMABLE_LEVEL_STATES.has(s.state)),
+      ingests: ns.ingests.map((i) => i.state === "stale"),
+    })),
+  );
+  return { inventory, policy, rules, now, namespaces, store, reclaimable: freed };
 }
 
+/**
+ * What a prune that makes `removal` frees, by the same rules as the default
+ * figure: the dry run's prediction for a request's namespaces, leases and skips.
+ */
+export function predictFreed(classified: ClassifiedInventory, removal: Removal): ByResource {
+  const freedBy = classified.namespaces.map((ns): Freed => {
+    const { graph, levels } = mark(ns, ns.leases, removal, classified.rules, classified.now);
+    return {
+      ns,
+      content: graph.contentIds.map((id) => freed(levels[id])),
+      snapshots: graph.snapshotIds.map((id) => freed(levels[id])),
+      ingests: ns.ingests.map((i) => freed(levels[graph.ingestId(i.ref) as number])),
+    };
+  });
+  return nodeTotals(freedBy).freed;
+}

@@ -8,7 +8,9 @@ type Kind = "content" | "snapshot" | "ingest" | "image";
  * containerd's garbage-collection graph of one namespace, with every node
  * numbered. Nodes are the content blobs, snapshots, ingests and images;
  * edges are the ones metadata/gc.go follows: gc.ref labels, a snapshot's
- * parent, an image's target. Each node's children are resolved to numbers
+ * parent, an image's target, an ingest's expected digest (`references` sends
+ * it on 1.6 to 2.x, so a leased download keeps the blob it is writing), and on
+ * 2.x gc.ref.image labels. Each node's children are resolved to numbers
  * once, on first use, so walks touch only plain arrays. An object listed
  * twice under the same identifier is one node (the last listing wins).
  */
@@ -21,15 +23,21 @@ export class Graph {
   private readonly ingestById = new Map<string, number>();
   private readonly imageById = new Map<string, number>();
   private count = 0;
+  /** Whether gc.ref.image labels are edges (containerd 2.x). */
+  private readonly imageRefLabels: boolean;
   private readonly kinds: Kind[] = [];
   private readonly sizes: number[] = [];
   private readonly labels: (Labels | undefined)[] = [];
   /** A snapshot's snapshotter. */
   private readonly snapshotters: (string | undefined)[] = [];
-  /** The edge that survives gc.flat: a snapshot's parent name, an image's target digest. */
+  /** The edge that survives gc.flat: a snapshot's parent name, an image's target digest, an ingest's expected digest. */
   private readonly links: (string | undefined)[] = [];
   private readonly resolved: (number[] | undefined)[] = [];
   private readonly resolvedFlat: (number[] | undefined)[] = [];
+
+  constructor(options: { imageRefLabels?: boolean } = {}) {
+    this.imageRefLabels = options.imageRefLabels ?? true;
+  }
 
   get size(): number {
     return this.count;
@@ -47,8 +55,8 @@ export class Graph {
     return n;
   }
 
-  addIngest(ingest: { ref: string; offset: number }): number {
-    return this.set(this.node(this.ingestById, ingest.ref), "ingest", ingest.offset, undefined);
+  addIngest(ingest: { ref: string; offset: number; expected: string }): number {
+    return this.set(this.node(this.ingestById, ingest.ref), "ingest", ingest.offset, undefined, ingest.expected || undefined);
   }
 
   addImage(image: { name: string; target: { digest: string }; labels: Labels }): number {
@@ -67,6 +75,14 @@ export class Graph {
     return this.ingestById.get(ref);
   }
 
+  isImage(n: number): boolean {
+    return this.kinds[n] === "image";
+  }
+
+  isIngest(n: number): boolean {
+    return this.kinds[n] === "ingest";
+  }
+
   imageId(name: string): number | undefined {
     return this.imageById.get(name);
   }
@@ -83,7 +99,8 @@ export class Graph {
 
   /**
    * The nodes gc.ref labels point at, appended to `out`: gc.ref.content,
-   * gc.ref.content.<x>, gc.ref.content/<x>, gc.ref.snapshot.<snapshotter>[/<x>].
+   * gc.ref.content.<x>, gc.ref.content/<x>, gc.ref.snapshot.<snapshotter>[/<x>],
+   * and gc.ref.image[.<x>|/<x>] when the daemon follows it.
    * A label pointing at something that is gone names nothing.
    */
   labelRefIds(labels: Labels, out: number[] = []): number[] {
@@ -92,6 +109,9 @@ export class Graph {
       if (key.startsWith(LABEL.refContent)) {
         const next = key.charAt(LABEL.refContent.length);
         if (next === "" || next === "." || next === "/") n = this.contentById.get(value);
+      } else if (this.imageRefLabels && key.startsWith(LABEL.refImage)) {
+        const next = key.charAt(LABEL.refImage.length);
+        if (next === "" || next === "." || next === "/") n = this.imageById.get(value);
       } else if (key.startsWith(LABEL.refSnapshot)) {
         const snapshotter = key.slice(LABEL.refSnapshot.length).split("/")[0];
         if (snapshotter) n = this.snapshotId(snapshotter, value);
@@ -135,7 +155,9 @@ export class Graph {
   private linkId(n: number): number | undefined {
     const link = this.links[n];
     if (link === undefined) return undefined;
-    return this.kinds[n] === "image" ? this.contentById.get(link) : this.snapshotId(this.snapshotters[n] as string, link);
+    const kind = this.kinds[n];
+    if (kind === "image" || kind === "ingest") return this.contentById.get(link);
+    return this.snapshotId(this.snapshotters[n] as string, link);
   }
 
   private node(ids: Map<string, number>, id: string): number {
@@ -160,8 +182,8 @@ function pushFound(out: number[], n: number | undefined): void {
   if (n !== undefined) out.push(n);
 }
 
-export function buildGraph(ns: NamespaceInventory): Graph {
-  const graph = new Graph();
+export function buildGraph(ns: NamespaceInventory, options: { imageRefLabels?: boolean } = {}): Graph {
+  const graph = new Graph(options);
   for (const blob of ns.content) graph.contentIds.push(graph.addContent(blob));
   for (const snap of ns.snapshots) graph.snapshotIds.push(graph.addSnapshot(snap));
   for (const ingest of ns.ingests) graph.addIngest(ingest);

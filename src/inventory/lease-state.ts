@@ -34,18 +34,20 @@ export function isIdle(ingest: IngestStatus, policy: Policy, now: number): boole
 }
 
 /**
- * expired: expiry passed but GC has not run; permanent: never expires;
- * stale: old enough and none of its downloads moved lately; active: the rest,
- * an operation that may still be running.
+ * expired: expiry passed but GC has not run; never expires: owned when its
+ * owner keeps such leases on purpose, leaked otherwise; stale: old enough and
+ * none of its downloads moved lately; active: the rest, an operation that may
+ * still be running.
  */
 export function leaseState(
   lease: LeaseEntry,
   ingestsByRef: ReadonlyMap<string, IngestStatus>,
   policy: Policy,
   now: number,
+  ownerKeeps = false,
 ): LeaseState {
   const expiry = leaseExpiry(lease.labels);
-  if (expiry === null) return "permanent";
+  if (expiry === null) return ownerKeeps ? "owned" : "leaked";
   if (expiry < now) return "expired";
   if ((now - lease.createdAt) * 1000 < policy.leaseStaleAfterMs) return "active";
   const writing = lease.resources.some((r) => {

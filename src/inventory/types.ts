@@ -5,6 +5,7 @@ import type {
   IngestStatus,
   Lease,
   LeaseResource,
+  SandboxInfo,
   SnapshotInfo,
   SnapshotUsage,
   VersionInfo,
@@ -29,10 +30,12 @@ export interface NamespaceInventory {
   snapshots: SnapshotEntry[];
   images: ImageInfo[];
   containers: ContainerInfo[];
+  /** Sandbox store objects (containerd >= 1.7; always empty on 1.6). */
+  sandboxes: SandboxInfo[];
   failed: CollectorName[];
 }
 
-export type NamespacePart = "leases" | "content" | "ingests" | "snapshots" | "images" | "containers";
+export type NamespacePart = "leases" | "content" | "ingests" | "snapshots" | "images" | "containers" | "sandboxes";
 export type CollectorName = NamespacePart | "namespaces" | "version";
 
 export interface CollectorReport {
@@ -56,5 +59,5 @@ export interface Inventory {
 }
 
 export function emptyNamespace(name: string): NamespaceInventory {
-  return { name, leases: [], content: [], ingests: [], snapshots: [], images: [], containers: [], failed: [] };
+  return { name, leases: [], content: [], ingests: [], snapshots: [], images: [], containers: [], sandboxes: [], failed: [] };
 }

@@ -1,9 +1,17 @@
-import type { ClassifiedInventory, ClassifiedLease, ClassifiedNamespace } from "../inventory/classify.js";
-import { PRUNABLE_LEASE_STATES } from "../inventory/states.js";
+import {
+  type ByResource,
+  type ClassifiedInventory,
+  type ClassifiedLease,
+  type ClassifiedNamespace,
+  predictFreed,
+} from "../inventory/classify.js";
+import type { Owner } from "../inventory/owners/index.js";
+import { PRUNABLE_LEASE_STATES, type Refusal } from "../inventory/states.js";
 
+/** A refusal (the lease is someone's, or takes what someone needs with it), or what the guard and the prune found. */
 export type SkipReason =
+  | Refusal
   | "in-flight"
-  | "holds-container-snapshot"
   | "not-found"
   | "namespace-incomplete"
   | "lease-skipped"
@@ -13,6 +21,7 @@ export interface LeaseCandidate {
   namespace: string;
   id: string;
   state: ClassifiedLease["state"];
+  owner: Owner;
   createdAt: number;
   labels: Record<string, string>;
   bytes: number;
@@ -51,6 +60,7 @@ function candidateOf(ns: ClassifiedNamespace, lease: ClassifiedLease, explicit: 
     namespace: ns.name,
     id: lease.id,
     state: lease.state,
+    owner: lease.owner,
     createdAt: lease.createdAt,
     labels: lease.labels,
     bytes: lease.heldBytes,
@@ -58,17 +68,13 @@ function candidateOf(ns: ClassifiedNamespace, lease: ClassifiedLease, explicit: 
   };
 }
 
-/** Snapshots of existing containers: a lease that holds one is never deleted, even when named. */
-function holdsContainerSnapshot(ns: ClassifiedNamespace, lease: ClassifiedLease): boolean {
-  const containerSnapshots = new Set(ns.containers.map((c) => `snapshots/${c.snapshotter}\u0000${c.snapshotKey}`));
-  return lease.resources.some((r) => containerSnapshots.has(`${r.type}\u0000${r.id}`));
-}
-
 /**
  * What a prune would touch, read from the same classification /metrics
  * reports: stale and expired leases, leases named in the request, and stale
  * ingests. Never an image, a container, a blob or a snapshot: containerd's GC
- * removes those once no lease holds them.
+ * removes those once no lease holds them. A lease the classification refused
+ * (a container's layer, a sandbox's, an owner's cache, one that would take an
+ * image with it) is skipped with that reason, named or not.
  */
 export function planPrune(classified: ClassifiedInventory, request: PlanRequest): PrunePlan {
   const wanted = request.namespaces?.length ? new Set(request.namespaces) : undefined;
@@ -86,7 +92,7 @@ export function planPrune(classified: ClassifiedInventory, request: PlanRequest)
       if (explicit) found.add(lease.id);
       if (!explicit && !PRUNABLE_LEASE_STATES.has(lease.state)) continue;
       const candidate = candidateOf(ns, lease, explicit);
-      if (holdsContainerSnapshot(ns, lease)) plan.skippedLeases.push({ ...candidate, reason: "holds-container-snapshot" });
+      if (lease.refusal !== null) plan.skippedLeases.push({ ...candidate, reason: lease.refusal });
       else plan.leases.push(candidate);
     }
     if (!request.abortIngests) continue;
@@ -104,4 +110,23 @@ export function planPrune(classified: ClassifiedInventory, request: PlanRequest)
     if (!found.has(id)) plan.skippedLeases.push({ namespace: "", id, reason: "not-found" });
   }
   return plan;
+}
+
+/**
+ * What deleting these leases and aborting these ingests frees, by the rules
+ * containerd_reclaimable_bytes uses: the dry run's and the report's
+ * prediction, for exactly the request's namespaces, leases and skips.
+ */
+export function predictedBy(
+  classified: ClassifiedInventory,
+  leases: readonly { namespace: string; id: string }[],
+  ingests: readonly { namespace: string; ref: string }[],
+): ByResource {
+  const key = (ns: string, id: string) => `${ns}\u0000${id}`;
+  const deleted = new Set(leases.map((l) => key(l.namespace, l.id)));
+  const aborted = new Set(ingests.map((i) => key(i.namespace, i.ref)));
+  return predictFreed(classified, {
+    leases: (ns, id) => deleted.has(key(ns, id)),
+    ingests: (ns, ref) => aborted.has(key(ns, ref)),
+  });
 }

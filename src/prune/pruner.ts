@@ -7,7 +7,7 @@ import type { InventorySource } from "../inventory/source.js";
 import { LABEL, type Policy, STORE_RESOURCES } from "../inventory/states.js";
 import type { ExporterMetrics } from "../metrics/exporter-metrics.js";
 import { confirmIdle, ingestKey, leaseKey } from "./guard.js";
-import { type IngestCandidate, type LeaseCandidate, planPrune, type SkipReason } from "./plan.js";
+import { type IngestCandidate, type LeaseCandidate, planPrune, predictedBy, type SkipReason } from "./plan.js";
 
 export interface PruneRequest {
   dryRun: boolean;
@@ -149,7 +149,7 @@ export class Pruner {
       ingests: { aborted: ingests, skipped: skippedIngests },
       skippedNamespaces: plan.skippedNamespaces,
       gcForced: false,
-      bytes: { before: classified.store, predicted: withTotal(classified.reclaimable) },
+      bytes: { before: classified.store, predicted: withTotal(predictedBy(classified, leases, ingests)) },
     };
     if (!request.dryRun) {
       const deleteStart = performance.now();

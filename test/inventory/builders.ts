@@ -128,6 +128,7 @@ export function namespace(name: string, parts: NamespaceParts = {}): NamespaceIn
     snapshots: parts.snapshots ?? [],
     images: parts.images ?? [],
     containers: parts.containers ?? [],
+    sandboxes: parts.sandboxes ?? [],
     failed: parts.failed ?? [],
   };
 }

@@ -144,7 +144,8 @@ function generate(seed: number): Generated {
 
 // --- the oracle -----------------------------------------------------------
 
-const LEVEL_OF: Record<LeaseState, number> = { permanent: 1, active: 2, stale: 3, expired: 3 };
+// Refused (holding a container's snapshot), owned and leaked leases pin; expired ones are no root at all.
+const LEVEL_OF: Record<LeaseState, number> = { owned: 1, leaked: 1, active: 2, stale: 3, expired: 3 };
 
 function oracle(g: Generated) {
   const policy = DEFAULT_POLICY;
@@ -204,7 +205,8 @@ function oracle(g: Generated) {
     const leaseStates = ns.leases.map((l): LeaseState => {
       const exp = g.expiry.get(`${ns.name}/${l.id}`);
       if (exp === undefined) throw new Error("generator lost a lease");
-      if (exp === null) return "permanent";
+      // A flat lease is BuildKit's (owner rule): owned when it never expires; the others belong to no one.
+      if (exp === null) return LABEL.flat in l.labels ? "owned" : "leaked";
       if (exp < NOW) return "expired";
       if ((NOW - l.createdAt) * 1000 < policy.leaseStaleAfterMs) return "active";
       const writing = l.resources.some((r) => {
@@ -225,17 +227,23 @@ function oracle(g: Generated) {
     }
     for (const b of ns.content) if (LABEL.root in b.labels) mark(`c|${b.digest}`, false, 0);
     for (const s of ns.snapshots) if (LABEL.root in s.labels) mark(`s|${s.snapshotter}|${s.name}`, false, 0);
+    const containerSnapshots = new Set(ns.containers.filter((c) => c.snapshotKey).map((c) => `snapshots/${c.snapshotter}|${c.snapshotKey}`));
+    const refused = ns.leases.map((l) => l.resources.some((r) => containerSnapshots.has(`${r.type}|${r.id}`)));
     ns.leases.forEach((l, i) => {
       const flat = LABEL.flat in l.labels;
+      const state = leaseStates[i]!;
+      const lvl = refused[i] && state !== "expired" ? 1 : LEVEL_OF[state];
       for (const r of l.resources) {
         const key = resourceKey(r);
-        if (key) mark(key, flat, LEVEL_OF[leaseStates[i]!]);
+        if (key) mark(key, flat && r.type !== "ingests", lvl);
       }
     });
+    // An ingest no lease holds stays (its internal expiry) unless the prune aborts it, idle.
+    const heldIngests = new Set(ns.leases.flatMap((l) => l.resources.filter((r) => r.type === "ingests").map((r) => r.id)));
+    for (const ing of ns.ingests) if (!heldIngests.has(ing.ref)) mark(`i|${ing.ref}`, false, idle(ing.updatedAt) ? 3 : 2);
     const stateOf = (node: string): ResourceState => RESOURCE_STATES[level.get(node) ?? 4]!;
 
     const heldBytes = ns.leases.map((l, i) => {
-      if (leaseStates[i] === "active") return 0;
       const flat = LABEL.flat in l.labels;
       const reached = new Set<string>();
       for (const r of l.resources) {
@@ -247,12 +255,8 @@ function oracle(g: Generated) {
       return total;
     });
     const ingestStates = ns.ingests.map((ing) => {
-      const holders = ns.leases.flatMap((l, i) =>
-        l.resources.some((r) => r.type === "ingests" && r.id === ing.ref) ? [leaseStates[i]!] : [],
-      );
-      if (holders.includes("permanent")) return "pinned";
-      if (idle(ing.updatedAt) && !holders.includes("active")) return "stale";
-      return "leased";
+      const lvl = level.get(`i|${ing.ref}`) ?? 3;
+      return lvl <= 1 ? "pinned" : lvl === 2 ? "leased" : "stale";
     });
     return {
       leaseStates,
@@ -340,10 +344,13 @@ describe("classify on random inventories", () => {
     }
     for (const s of RESOURCE_STATES) expect(seen).toContain(`r:${s}`);
     for (const s of INGEST_STATES) expect(seen).toContain(`i:${s}`);
-    for (const s of ["active", "stale", "expired", "permanent"]) {
+    for (const s of ["active", "stale", "expired"]) {
       expect(seen).toContain(`l:${s}`);
       expect(seen).toContain(`l:${s}+flat`);
     }
+    // Never-expiring: flat ones are BuildKit's cache (owned), the rest leaked.
+    expect(seen).toContain("l:owned+flat");
+    expect(seen).toContain("l:leaked");
     expect(seen).toContain("incomplete");
   });
 

@@ -107,12 +107,12 @@ describe("lease states as classifyNamespace reports them", () => {
       }),
     );
     expect(r.c.leases.map((l) => [l.id, l.state, l.expiresAt, l.flat])).toEqual([
-      ["p", "permanent", null, false],
+      ["p", "leaked", null, false],
       ["a", "active", NOW + 24 * HOUR, true],
       ["s", "stale", NOW + 22 * HOUR, false],
       ["e", "expired", NOW - HOUR, false],
-      ["garbage", "permanent", null, false],
-      ["bad-date", "permanent", null, false],
+      ["garbage", "leaked", null, false],
+      ["bad-date", "leaked", null, false],
     ]);
   });
 
@@ -484,9 +484,13 @@ describe("ingests", () => {
     expect(state(idle, [active("a", r)]).state).toBe("leased");
     expect(state(idle, [stale("s", r), active("a", r)]).state).toBe("leased");
   });
-  it("leased while written, with no lease or only an expired one", () => {
+  it("leased while written with no lease", () => {
     expect(state(fresh, []).state).toBe("leased");
-    expect(state(fresh, [expired("e", r)]).state).toBe("leased");
+  });
+  it("stale when held only by expired leases, whatever its write time (gc.go skips expired leases; the ingest has no expiry of its own)", () => {
+    expect(state(fresh, [expired("e", r)]).state).toBe("stale");
+    expect(state(fresh, [expired("e", r), expired("f", r)]).state).toBe("stale");
+    expect(state(fresh, [expired("e", r), active("a", r)]).state).toBe("leased");
   });
   it("stale when idle and held by no active lease", () => {
     expect(state(idle, []).state).toBe("stale");
@@ -507,10 +511,16 @@ describe("ingests", () => {
 });
 
 describe("heldBytes", () => {
-  it("is 0 for an active lease", () => {
+  it("is reported for an active lease too (a pull in flight holds its downloads)", () => {
     const img = pulled("i");
-    const r = run(namespace("ns", { ...img, leases: [active("a", [res.content("i-index")])] }));
-    expect(r.lease("a").heldBytes).toBe(0);
+    const r = run(
+      namespace("ns", {
+        ...img,
+        ingests: [ingest("dl", { offset: 4_000_000, updatedAt: NOW - 1 })],
+        leases: [active("a", [res.content("i-index"), res.ingest("dl")])],
+      }),
+    );
+    expect(r.lease("a").heldBytes).toBe(img.bytes + 4_000_000);
   });
 
   it("sums content size, snapshot usage and ingest offsets of everything reached, except in_use", () => {
@@ -537,7 +547,7 @@ describe("heldBytes", () => {
     expect(r.blob("y")).toBe("leased");
     expect(r.lease("p").heldBytes).toBe(100);
     expect(r.lease("e").heldBytes).toBe(110);
-    expect(r.lease("a").heldBytes).toBe(0);
+    expect(r.lease("a").heldBytes).toBe(10);
   });
 
   it("counts an object once even if listed twice or reached twice", () => {
@@ -646,10 +656,11 @@ describe("Docker's container RW-layer lease (64-hex id, no labels)", () => {
     };
   };
 
-  it("is permanent and pins both snapshots; the image below stays in_use", () => {
+  it("is owned (a Docker container's layer) and pins both snapshots; the image below stays in_use", () => {
     expect(id).toMatch(/^[0-9a-f]{64}$/);
     const r = run(namespace("moby", parts()));
-    expect(r.lease(id).state).toBe("permanent");
+    expect(r.lease(id).state).toBe("owned");
+    expect(r.lease(id).owner).toBe("docker-container");
     expect(r.lease(id).expiresAt).toBeNull();
     expect([r.snap(id), r.snap(`${id}-init`)]).toEqual(["pinned", "pinned"]);
     expect([r.snap("i-top"), r.snap("i-base")]).toEqual(["in_use", "in_use"]);

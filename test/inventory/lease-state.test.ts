@@ -82,15 +82,16 @@ describe("isIdle", () => {
 describe("leaseState", () => {
   const future = NOW + 24 * HOUR;
 
-  it("permanent without gc.expire, whatever its age", () => {
-    expect(stateOf(lease("l", { createdAt: NOW - 1000 * HOUR }))).toBe("permanent");
-    expect(stateOf(lease("l", { createdAt: NOW }))).toBe("permanent");
+  it("leaked without gc.expire, whatever its age, unless its owner keeps it (owned)", () => {
+    expect(stateOf(lease("l", { createdAt: NOW - 1000 * HOUR }))).toBe("leaked");
+    expect(stateOf(lease("l", { createdAt: NOW }))).toBe("leaked");
+    expect(leaseState(lease("l", { createdAt: NOW }), new Map(), DEFAULT_POLICY, NOW, true)).toBe("owned");
   });
 
   it.each(["tomorrow", "2026-13-45T00:00:00Z", "2020-02-30T00:00:00Z", "2020-01-01T24:00:00Z"])(
-    "permanent with the unparseable expiry %j, even one that reads as a past date",
+    "leaked with the unparseable expiry %j, even one that reads as a past date",
     (expire) => {
-      expect(stateOf(lease("l", { createdAt: NOW - 100 * HOUR, expire }))).toBe("permanent");
+      expect(stateOf(lease("l", { createdAt: NOW - 100 * HOUR, expire }))).toBe("leaked");
     },
   );
 

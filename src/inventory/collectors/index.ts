@@ -4,6 +4,7 @@ import { contentCollector } from "./content.js";
 import { imagesCollector } from "./images.js";
 import { ingestsCollector } from "./ingests.js";
 import { leasesCollector } from "./leases.js";
+import { sandboxesCollector } from "./sandboxes.js";
 import { snapshotsCollector } from "./snapshots.js";
 
 export type { NamespaceCollector, ReadContext } from "./collector.js";
@@ -15,4 +16,5 @@ export const NAMESPACE_COLLECTORS: readonly NamespaceCollector[] = [
   snapshotsCollector,
   imagesCollector,
   containersCollector,
+  sandboxesCollector,
 ];
