@@ -6,8 +6,8 @@ export function renderDf(report: DfReport): string {
   if (!report.up) return "containerd did not answer: see the collectors' errors with --json\n";
   const rows = report.rows
     .filter((r) => r.count > 0)
-    .map((r) => [r.namespace, r.resource, r.state, String(r.count), humanBytes(r.bytes), humanBytes(r.reclaimableBytes)]);
-  const out = [table(["NAMESPACE", "RESOURCE", "STATE", "COUNT", "SIZE", "RECLAIMABLE"], rows), ""];
+    .map((r) => [r.namespace, r.resource, r.state, r.owner ?? "", String(r.count), humanBytes(r.bytes), humanBytes(r.reclaimableBytes)]);
+  const out = [table(["NAMESPACE", "RESOURCE", "STATE", "OWNER", "COUNT", "SIZE", "RECLAIMABLE"], rows), ""];
   const r = report.reclaimable;
   out.push(
     `Node store: content ${humanBytes(report.store.content)}, snapshots ${humanBytes(report.store.snapshot)}, ` +
@@ -24,12 +24,13 @@ export function renderDf(report: DfReport): string {
       l.namespace,
       l.id,
       l.state,
+      l.owner,
       humanAge(now - l.createdAt),
       l.expiresAt === null ? "never" : l.expiresAt < now ? `${humanAge(now - l.expiresAt)} ago` : `in ${humanAge(l.expiresAt - now)}`,
       humanBytes(l.heldBytes),
       ownerHints(l.labels),
     ]);
-    out.push(table(["NAMESPACE", "LEASE", "STATE", "AGE", "EXPIRES", "HELD", "LABELS"], leaseRows));
+    out.push(table(["NAMESPACE", "LEASE", "STATE", "OWNER", "AGE", "EXPIRES", "HELD", "LABELS"], leaseRows));
   }
   return `${out.join("\n")}\n`;
 }

@@ -4,8 +4,11 @@ import { humanBytes } from "./format.js";
 export function renderPruneReport(report: PruneReport): string {
   const out: string[] = [report.dryRun ? "Dry run: nothing was deleted." : "Prune finished."];
   const verb = report.dryRun ? "would delete" : "deleted";
-  for (const l of report.leases.deleted) out.push(`  lease ${l.namespace}/${l.id} (${l.state}): ${verb}, holds ${humanBytes(l.bytes ?? 0)}`);
-  for (const l of report.leases.skipped) out.push(`  lease ${l.namespace ? `${l.namespace}/` : ""}${l.id}: skipped (${l.reason})`);
+  for (const l of report.leases.deleted) out.push(`  lease ${l.namespace}/${l.id} (${l.state}, ${l.owner}): ${verb}, holds ${humanBytes(l.bytes ?? 0)}`);
+  for (const l of report.leases.skipped) {
+    const owner = l.owner ? ` (${l.owner})` : "";
+    out.push(`  lease ${l.namespace ? `${l.namespace}/` : ""}${l.id}${owner}: skipped (${l.reason})`);
+  }
   const abort = report.dryRun ? "would abort" : "aborted";
   for (const i of report.ingests.aborted) out.push(`  ingest ${i.namespace}/${i.ref}: ${abort}, ${humanBytes(i.bytes)}`);
   for (const i of report.ingests.skipped) out.push(`  ingest ${i.namespace}/${i.ref}: skipped (${i.reason})`);

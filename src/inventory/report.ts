@@ -5,6 +5,8 @@ export interface UsageRow {
   namespace: string;
   resource: "content" | "snapshot" | "ingest" | "lease";
   state: string;
+  /** Lease rows only: who made them (see src/inventory/owners). */
+  owner?: string;
   count: number;
   bytes: number;
   reclaimableBytes: number;
@@ -14,11 +16,14 @@ export interface StuckLease {
   namespace: string;
   id: string;
   state: ClassifiedLease["state"];
+  owner: ClassifiedLease["owner"];
   createdAt: number;
   expiresAt: number | null;
   /** Labels that say who made it (Docker, BuildKit, k3s...) and the gc labels. */
   labels: Record<string, string>;
   heldBytes: number;
+  /** Why a prune will not delete it even when named; null when it may go. */
+  refusal: ClassifiedLease["refusal"];
 }
 
 export interface DfReport {
@@ -50,12 +55,22 @@ function rowsOf<T extends { state: string }>(
   });
 }
 
+/** Lease rows per owner present (and `unknown` always), every state of each: what containerd_leases counts. */
+function leaseRows(ns: ClassifiedInventory["namespaces"][number]): UsageRow[] {
+  const owners = new Set<string>(["unknown", ...ns.leases.map((l) => l.owner)]);
+  return [...owners].flatMap((owner) =>
+    rowsOf(ns.name, "lease", ns.leases.filter((l) => l.owner === owner), LEASE_STATES, (l) => l.heldBytes, () => false).map(
+      (row) => ({ ...row, owner }),
+    ),
+  );
+}
+
 /** What `df`, `df --json` and GET /api/v1/inventory show: the classified state, summed. */
 export function dfReport(classified: ClassifiedInventory): DfReport {
   const { inventory } = classified;
   const complete = classified.namespaces.filter((ns) => ns.complete);
   const rows = complete.flatMap((ns) => [
-    ...rowsOf(ns.name, "lease", ns.leases, LEASE_STATES, (l) => l.heldBytes, () => false),
+    ...leaseRows(ns),
     ...rowsOf(ns.name, "content", ns.content, RESOURCE_STATES, (b) => b.size, (b) => RECLAIMABLE_STATES.has(b.state)),
     ...rowsOf(ns.name, "snapshot", ns.snapshots, RESOURCE_STATES, (s) => s.usage?.size ?? 0, (s) =>
       RECLAIMABLE_STATES.has(s.state),
@@ -70,10 +85,12 @@ export function dfReport(classified: ClassifiedInventory): DfReport {
           namespace: ns.name,
           id: l.id,
           state: l.state,
+          owner: l.owner,
           createdAt: l.createdAt,
           expiresAt: l.expiresAt,
           labels: l.labels,
           heldBytes: l.heldBytes,
+          refusal: l.refusal,
         })),
     )
     .sort((a, b) => b.heldBytes - a.heldBytes || a.createdAt - b.createdAt);

@@ -20,7 +20,7 @@ import { parseExposition, sample, select } from "../support/exposition.js";
 
 const metrics = new ExporterMetrics();
 
-/** Two namespaces sharing a stale blob, a stuck download, an image, a container, a permanent lease. */
+/** Two namespaces sharing a stale blob, a stuck download, an image, a container, BuildKit's owned cache lease. */
 function scenario() {
   const moby = namespace("moby", {
     leases: [
@@ -47,13 +47,22 @@ async function render(classified = scenario(), leaseDetailLimit = 10, openMetric
 }
 
 describe("metric families", () => {
-  it("counts every lease state per namespace, zeros included", async () => {
+  it("counts every lease state per namespace and owner, zeros included", async () => {
     const samples = parseExposition((await render()).body);
-    expect(sample(samples, "containerd_leases", { namespace: "moby", state: "stale" })).toBe(1);
-    expect(sample(samples, "containerd_leases", { namespace: "moby", state: "active" })).toBe(1);
-    expect(sample(samples, "containerd_leases", { namespace: "moby", state: "expired" })).toBe(1);
-    expect(sample(samples, "containerd_leases", { namespace: "moby", state: "permanent" })).toBe(1);
-    for (const state of LEASE_STATES) expect(sample(samples, "containerd_leases", { namespace: "default", state })).toBe(0);
+    expect(sample(samples, "containerd_leases", { namespace: "moby", state: "stale", owner: "docker" })).toBe(1);
+    expect(sample(samples, "containerd_leases", { namespace: "moby", state: "active", owner: "docker" })).toBe(1);
+    expect(sample(samples, "containerd_leases", { namespace: "moby", state: "expired", owner: "docker" })).toBe(1);
+    expect(sample(samples, "containerd_leases", { namespace: "moby", state: "owned", owner: "buildkit" })).toBe(1);
+    expect(sample(samples, "containerd_leases", { namespace: "moby", state: "leaked", owner: "docker" })).toBe(0);
+    // every state has a series in every namespace, so sum by (state) never goes absent
+    for (const state of LEASE_STATES) {
+      expect(sample(samples, "containerd_leases", { namespace: "default", state, owner: "unknown" })).toBe(0);
+      expect(select(samples, "containerd_leases", { namespace: "moby", state }).map((s) => s.labels.owner).sort()).toEqual([
+        "buildkit",
+        "docker",
+        "unknown",
+      ]);
+    }
     expect(sample(samples, "containerd_lease_oldest_created_timestamp_seconds", { namespace: "moby", state: "expired" })).toBe(NOW - 30 * HOUR);
     expect(select(samples, "containerd_lease_oldest_created_timestamp_seconds", { namespace: "default" })).toHaveLength(0);
   });
@@ -82,14 +91,34 @@ describe("metric families", () => {
     expect(sample(samples, "containerd_reclaimable_bytes", { resource: "ingest" })).toBe(400);
   });
 
-  it("details the largest stuck leases only, up to the limit", async () => {
+  it("details the largest stuck leases only, up to the limit; never an owned one", async () => {
     const all = parseExposition((await render()).body);
     const held = select(all, "containerd_lease_held_bytes");
-    expect(held.map((s) => s.labels.lease).sort()).toEqual(["buildkit", "old", "pull-1"]);
-    expect(sample(all, "containerd_lease_held_bytes", { lease: "old", state: "expired" })).toBe(2000);
+    expect(held.map((s) => s.labels.lease).sort()).toEqual(["old", "pull-1"]);
+    expect(sample(all, "containerd_lease_held_bytes", { lease: "old", state: "expired", owner: "docker" })).toBe(2000);
     const top1 = select(parseExposition((await render(scenario(), 1)).body), "containerd_lease_held_bytes");
     expect(top1.map((s) => s.labels.lease)).toEqual(["old"]);
     expect(select(parseExposition((await render(scenario(), 0)).body), "containerd_lease_held_bytes")).toHaveLength(0);
+  });
+
+  it("ten busy Docker containers do not push a smaller stale lease out of the top ten", async () => {
+    const ids = Array.from({ length: 10 }, (_, i) => `${i}`.repeat(64).slice(0, 64));
+    const moby = namespace("moby", {
+      snapshots: [
+        ...ids.map((id) => snapshot("overlayfs", id, { kind: "active", usage: 5 << 20 })),
+        snapshot("overlayfs", "extract-1", { kind: "active", usage: 4 << 20 }),
+      ],
+      leases: [
+        ...ids.map((id) => lease(id, { createdAt: NOW - 2 * HOUR, resources: [res.snapshot("overlayfs", id)] })),
+        lease("cut", { createdAt: NOW - 2 * HOUR, expire: NOW + 20 * HOUR, resources: [res.snapshot("overlayfs", "extract-1")] }),
+      ],
+    });
+    const samples = parseExposition((await render(classify(inventory([moby]), DEFAULT_POLICY, NOW), 10)).body);
+    expect(select(samples, "containerd_lease_held_bytes").map((s) => [s.labels.lease, s.labels.state, s.labels.owner])).toEqual([
+      ["cut", "stale", "docker"],
+    ]);
+    expect(sample(samples, "containerd_lease_held_bytes", { lease: "cut" })).toBe(4 << 20);
+    expect(sample(samples, "containerd_leases", { namespace: "moby", state: "owned", owner: "docker-container" })).toBe(10);
   });
 
   it("leaves a namespace that was not read completely out of the state metrics", async () => {

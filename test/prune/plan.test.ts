@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { classify } from "../../src/inventory/classify.js";
 import { DEFAULT_POLICY } from "../../src/inventory/states.js";
-import { planPrune } from "../../src/prune/plan.js";
+import { planPrune, predictedBy } from "../../src/prune/plan.js";
 import { container, HOUR, ingest, inventory, lease, MINUTE, namespace, NOW, res, snapshot, blob } from "../inventory/builders.js";
 
 const expiring = (createdAgo: number) => ({ createdAt: NOW - createdAgo, expire: NOW + 10 * HOUR });
@@ -54,5 +54,69 @@ describe("planPrune", () => {
     const plan = planPrune(state(), { abortIngests: false, namespaces: ["k8s.io"] });
     expect(plan.leases.map((l) => l.id)).toEqual(["k-stale"]);
     expect(plan.ingests).toEqual([]);
+  });
+});
+
+describe("planPrune refuses what an owner still needs, even when named", () => {
+  const id = "d".repeat(64);
+  function owned() {
+    const moby = namespace("moby", {
+      content: [blob("cache", 300), blob("leak", 32)],
+      snapshots: [
+        snapshot("overlayfs", id, { kind: "active", usage: 5000, parent: `${id}-init` }),
+        snapshot("overlayfs", `${id}-init`, { usage: 10 }),
+      ],
+      leases: [
+        // a Docker container's layer: no containerd container exists for it
+        lease(id, { createdAt: NOW - 30 * HOUR, resources: [res.snapshot("overlayfs", id), res.snapshot("overlayfs", `${id}-init`)] }),
+        lease("cache", { createdAt: NOW - 30 * HOUR, labels: { "containerd.io/gc.flat": "" }, resources: [res.content("cache")] }),
+        lease("save", { createdAt: NOW - 30 * HOUR, resources: [res.content("leak")] }),
+      ],
+    });
+    const k8s = namespace("k8s.io", {
+      sandboxes: [{ id: "pod", labels: {}, createdAt: NOW - HOUR }],
+      leases: [lease("pod", { createdAt: NOW - HOUR })],
+    });
+    return classify(inventory([moby, k8s]), DEFAULT_POLICY, NOW);
+  }
+
+  it("skips a Docker container's lease with owned-by-container, a sandbox's with owned-by-sandbox, an owner's cache with owned", () => {
+    const plan = planPrune(owned(), { abortIngests: true, leases: [id, "pod", "cache", "save"] });
+    expect(plan.skippedLeases.map((l) => [l.id, l.owner, l.reason])).toEqual([
+      [id, "docker-container", "owned-by-container"],
+      ["cache", "buildkit", "owned"],
+      ["pod", "cri-sandbox", "owned-by-sandbox"],
+    ]);
+    // the leaked save lease goes, but only because it was named
+    expect(plan.leases.map((l) => [l.id, l.state, l.owner])).toEqual([["save", "leaked", "unknown"]]);
+    expect(planPrune(owned(), { abortIngests: true }).leases).toEqual([]);
+  });
+
+  it("counts none of an owned lease's data as reclaimable, and predicts only what the request deletes", () => {
+    const classified = owned();
+    expect(classified.reclaimable).toEqual({ content: 0, snapshot: 0, ingest: 0 });
+    expect(predictedBy(classified, [{ namespace: "moby", id: "save" }], [])).toEqual({ content: 32, snapshot: 0, ingest: 0 });
+  });
+});
+
+describe("predictedBy", () => {
+  it("honours the request's namespaces: nothing is predicted for a namespace that is not asked for", () => {
+    const classified = state();
+    const all = planPrune(classified, { abortIngests: true });
+    expect(predictedBy(classified, all.leases, all.ingests)).toEqual(classified.reclaimable);
+    const none = planPrune(classified, { abortIngests: true, namespaces: ["nope"] });
+    expect(predictedBy(classified, none.leases, none.ingests)).toEqual({ content: 0, snapshot: 0, ingest: 0 });
+    const k8s = planPrune(classified, { abortIngests: false, namespaces: ["k8s.io"] });
+    expect(predictedBy(classified, k8s.leases, k8s.ingests)).toEqual({ content: 0, snapshot: 0, ingest: 0 });
+    const moby = planPrune(classified, { abortIngests: true, namespaces: ["moby"] });
+    expect(predictedBy(classified, moby.leases, moby.ingests)).toEqual({ content: 10, snapshot: 0, ingest: 12 });
+  });
+
+  it("a lease left alone (skipped, or not asked for) keeps what it holds", () => {
+    const classified = state();
+    const plan = planPrune(classified, { abortIngests: true, namespaces: ["moby"] });
+    const withoutStale = plan.leases.filter((l) => l.id !== "stale");
+    const ingests = plan.ingests.filter((i) => !i.leases.includes("stale"));
+    expect(predictedBy(classified, withoutStale, ingests)).toEqual({ content: 0, snapshot: 0, ingest: 7 });
   });
 });

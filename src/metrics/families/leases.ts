@@ -1,14 +1,13 @@
 import { LEASE_STATES, STUCK_LEASE_STATES } from "../../inventory/states.js";
 import type { FamilyWriter } from "./family.js";
-import { countBy, minBy, scrapeGauge } from "./gauge.js";
-
+import { minBy, scrapeGauge } from "./gauge.js";
 
 export const writeLeases: FamilyWriter = (registry, { classified, leaseDetailLimit }) => {
   const count = scrapeGauge(
     registry,
     "containerd_leases",
-    "Leases by state: active (an operation may still run), stale (old, its downloads idle), expired (past gc.expire, waiting for a GC run), permanent (never expires).",
-    ["namespace", "state"],
+    "Leases by state and owner: active (an operation may still run), stale (old, its downloads idle), expired (past gc.expire, waiting for a GC run), leaked (never expires, no owner claims it), owned (never expires, kept on purpose by its owner).",
+    ["namespace", "state", "owner"],
   );
   const oldest = scrapeGauge(
     registry,
@@ -19,12 +18,18 @@ export const writeLeases: FamilyWriter = (registry, { classified, leaseDetailLim
   const held = scrapeGauge(
     registry,
     "containerd_lease_held_bytes",
-    "Bytes a stale, expired or permanent lease holds that nothing outside leases needs; only the largest --metrics.lease-detail-limit leases per namespace.",
-    ["namespace", "lease", "state"],
+    "Bytes a stale, expired or leaked lease holds that nothing outside leases needs; only the largest --metrics.lease-detail-limit such leases per namespace (owned and active leases never take a place).",
+    ["namespace", "lease", "state", "owner"],
   );
   for (const ns of classified.namespaces.filter((n) => n.complete)) {
-    const counts = countBy(ns.leases, LEASE_STATES, (l) => l.state);
-    for (const state of LEASE_STATES) count.set({ namespace: ns.name, state }, counts[state]);
+    // Every state of every owner present (0 allowed), and of `unknown` always, so each state has a series.
+    const owners = new Set(["unknown", ...ns.leases.map((l) => l.owner)]);
+    for (const owner of owners) {
+      for (const state of LEASE_STATES) {
+        const n = ns.leases.filter((l) => l.owner === owner && l.state === state).length;
+        count.set({ namespace: ns.name, state, owner }, n);
+      }
+    }
     for (const [state, created] of minBy(ns.leases, (l) => l.state, (l) => l.createdAt)) {
       oldest.set({ namespace: ns.name, state }, created);
     }
@@ -32,6 +37,8 @@ export const writeLeases: FamilyWriter = (registry, { classified, leaseDetailLim
       .filter((l) => STUCK_LEASE_STATES.has(l.state))
       .sort((a, b) => b.heldBytes - a.heldBytes || a.id.localeCompare(b.id))
       .slice(0, leaseDetailLimit);
-    for (const lease of stuck) held.set({ namespace: ns.name, lease: lease.id, state: lease.state }, lease.heldBytes);
+    for (const lease of stuck) {
+      held.set({ namespace: ns.name, lease: lease.id, state: lease.state, owner: lease.owner }, lease.heldBytes);
+    }
   }
 };
