@@ -90,6 +90,19 @@ const ALERTS = [
   ],
   [
     "containerd-orphans",
+    "ContainerdLeakedLeases",
+    ({ sel }, k) => ({
+      expr: `sum by (job, instance, namespace) (containerd_leases{${sel},state="leaked"}) > 0`,
+      summary: "containerd leases that never expire and belong to no one.",
+      description:
+        "{{ $value | humanize }} lease(s) in namespace {{ $labels.namespace }} on {{ $labels.instance }} " +
+        `have been leaked for more than ${k.for}: no gc.expire and no owner the exporter recognises (not a ` +
+        "container's layer, a BuildKit cache, a sandbox or a k3s import). containerd never drops them and no " +
+        "default prune does: name them in a prune once the runbook's checks pass.",
+    }),
+  ],
+  [
+    "containerd-orphans",
     "ContainerdUnreferencedDataPersisting",
     ({ sel }, k) => ({
       expr: [

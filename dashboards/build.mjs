@@ -40,7 +40,8 @@ const STATE_COLORS = {
   // leases
   active: "green",
   expired: "red",
-  permanent: "purple",
+  leaked: "dark-red",
+  owned: "purple",
   // prune results
   success: "green",
   failure: "red",
@@ -333,7 +334,7 @@ const storage = [
       title: "Content bytes by state",
       description:
         "Blob bytes per state, summed over the selected namespaces. in_use: reachable from an image, a container or a " +
-        "containerd.io/gc.root label; pinned: held by a permanent lease; leased: held by an active lease; stale: held " +
+        "containerd.io/gc.root label; pinned: held by an owned or leaked lease, or one a prune refuses; leased: held by an active lease; stale: held " +
         "only by stale or expired leases; unreferenced: held by nothing, freed by containerd's next GC. stale and " +
         "unreferenced are what a prune frees. A blob present in several namespaces is counted in each; " +
         "containerd_store_bytes counts it once.",
@@ -363,7 +364,7 @@ const storage = [
     timeseries({
       title: "Partial download bytes by state",
       description:
-        "Bytes written so far by unfinished downloads (ingests) per state: pinned (held by a permanent lease), leased " +
+        "Bytes written so far by unfinished downloads (ingests) per state: pinned (held by an owned or leaked lease), leased " +
         "(held by an active lease, or written within --ingest.idle-after, default 10m) and stale (idle and held by no " +
         "active lease: a prune aborts it).",
       unit: "bytes",
@@ -397,12 +398,13 @@ const leases = [
       title: "Leases by state",
       description:
         "Lease count per state. active: younger than --lease.stale-after (default 1h) or still downloading; stale: " +
-        "older, downloads idle, expiry ahead; expired: past containerd.io/gc.expire, waiting for a GC; permanent: no " +
-        "expiry (Docker containers, BuildKit cache, CRI sandboxes…), never collected by containerd.",
+        "older, downloads idle, expiry ahead; expired: past containerd.io/gc.expire, waiting for a GC; leaked: no " +
+        "expiry and no owner claims it (a cancelled docker save, a lease made by hand); owned: no expiry, kept on " +
+        "purpose (Docker container layers, BuildKit cache, CRI sandboxes, k3s imports).",
       unit: "short",
       stack: true,
       queries: [[`sum by (state) (containerd_leases{${NS}})`, "{{state}}"]],
-      colors: ["active", "stale", "expired", "permanent"],
+      colors: ["active", "stale", "expired", "leaked", "owned"],
     }),
   ],
   [
@@ -417,7 +419,7 @@ const leases = [
       queries: [
         [`time() - min by (state) (containerd_lease_oldest_created_timestamp_seconds{${NS}})`, "{{state}}"],
       ],
-      colors: ["active", "stale", "expired", "permanent"],
+      colors: ["active", "stale", "expired", "leaked", "owned"],
     }),
   ],
   [
@@ -426,13 +428,13 @@ const leases = [
     table({
       title: "Stuck leases by held bytes",
       description:
-        "Stale, expired and permanent leases with the bytes each holds that nothing outside leases needs (the " +
-        "largest --metrics.lease-detail-limit per namespace, default 10). Prune deletes stale and expired ones; " +
-        "permanent ones usually belong to Docker containers (64-hex id), BuildKit or CRI: read the runbook before " +
-        `deleting one. ${EMPTY} when no stale, expired or permanent lease exists (or the limit is 0).`,
+        "Stale, expired and leaked leases with their owner and the bytes each holds that nothing outside leases " +
+        "needs (the largest --metrics.lease-detail-limit per namespace, default 10; owned leases never take a " +
+        "place). Prune deletes stale and expired ones; a leaked one only when named: read the runbook first. " +
+        `${EMPTY} when no stale, expired or leaked lease exists (or the limit is 0).`,
       unit: "bytes",
-      expr: `sort_desc(sum by (instance, namespace, lease, state) (containerd_lease_held_bytes{${NS}}))`,
-      columns: ["instance", "namespace", "lease", "state", "Value"],
+      expr: `sort_desc(sum by (instance, namespace, lease, state, owner) (containerd_lease_held_bytes{${NS}}))`,
+      columns: ["instance", "namespace", "lease", "state", "owner", "Value"],
       rename: { Value: "Held bytes" },
       sortBy: "Held bytes",
       noValue: "No stuck leases",
@@ -448,7 +450,7 @@ const ingests = [
       title: "Partial downloads by state",
       description:
         "Unfinished downloads (containerd ingests, `ctr content active`) per state. A pull in progress is leased; " +
-        "stale ones were abandoned and a prune aborts them; pinned ones are held by a permanent lease.",
+        "stale ones were abandoned and a prune aborts them; pinned ones are held by an owned or leaked lease.",
       unit: "short",
       stack: true,
       queries: [[`sum by (state) (containerd_ingests{${NS}})`, "{{state}}"]],

@@ -40,7 +40,7 @@ export const EMPTY_BY_DESIGN: ReadonlyArray<{ panel: string; refId: string; when
   {
     panel: "Stuck leases by held bytes",
     refId: "A",
-    when: "no stale, expired or permanent lease exists, or --metrics.lease-detail-limit=0 (containerd_lease_held_bytes is absent)",
+    when: "no stale, expired or leaked lease exists, or --metrics.lease-detail-limit=0 (containerd_lease_held_bytes is absent)",
   },
   {
     panel: "Idle time of the oldest partial download",
