@@ -300,7 +300,7 @@ describe("alerts and dashboard against a real Prometheus and Alertmanager", () =
     expect(reclaimableNow).toBeGreaterThan(1 << 20);
     expect(Math.abs(heldBytes - reclaimableNow) / reclaimableNow).toBeLessThan(0.01);
 
-    // ContainerdStaleLeases: one per namespace with a cut pull, never for "keep" (permanent) or "app".
+    // ContainerdStaleLeases: one per namespace with a cut pull, never for "keep" (leaked) or "app".
     for (const [alert, ns] of [
       [staleDl, "dl"],
       [staleUnpack, "unpack"],
@@ -338,7 +338,7 @@ describe("alerts and dashboard against a real Prometheus and Alertmanager", () =
       empty.map((r) => `${r.q.panel} (${r.q.refId}): ${r.q.expr}`),
       "dashboard queries that returned no series although they should have",
     ).toEqual([]);
-    // In this state (stale leases, partial downloads, a permanent lease) even the
+    // In this state (stale leases, partial downloads, a leaked lease) even the
     // empty-by-design panels have data, except the last successful prune: there has been none.
     const emptyByDesign = results.filter((r) => r.q.emptyWhen !== undefined && r.series === 0).map((r) => r.q.panel);
     expect(emptyByDesign).toEqual(["Last successful prune"]);

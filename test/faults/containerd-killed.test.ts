@@ -33,7 +33,7 @@ const scrape = async () => parseExposition((await t.app.inject({ url: "/metrics"
 
 describe("containerd killed mid-scrape", () => {
   it("reports the failure of the scrape in flight and recovers on the next one after the restart", async () => {
-    expect(sample(await scrape(), "containerd_leases", { namespace: "busy", state: "permanent" })).toBe(400);
+    expect(sample(await scrape(), "containerd_leases", { namespace: "busy", state: "leaked" })).toBe(400);
 
     const calls = t.runtime.client.callCounts;
     const before = calls.get("Leases/ListResources") ?? 0;
@@ -61,6 +61,6 @@ describe("containerd killed mid-scrape", () => {
     );
     // grpc's default reconnect backoff would leave us waiting up to two minutes.
     expect(Date.now() - started).toBeLessThan(5_000);
-    expect(sample(recovered, "containerd_leases", { namespace: "busy", state: "permanent" })).toBe(400);
+    expect(sample(recovered, "containerd_leases", { namespace: "busy", state: "leaked" })).toBe(400);
   });
 });

@@ -12,7 +12,7 @@ describe("huge lists", () => {
   let fake: FakeContainerd;
   let t: TestApp;
   const now = Date.now() / 1000;
-  // Blob i has i+1 bytes; lease j holds blob j (permanent leases: no gc.expire label).
+  // Blob i has i+1 bytes; lease j holds blob j (leaked leases: no gc.expire label, no owner).
   const content: FakeBlob[] = Array.from({ length: BLOBS }, (_, i) => ({ digest: digest(i + 1), size: i + 1, createdAt: now - 60 }));
   const leases: FakeLease[] = Array.from({ length: LEASES }, (_, j) => ({
     id: `lease-${j}`,
@@ -40,7 +40,7 @@ describe("huge lists", () => {
     expect(up(samples)).toBe(1);
     expect(collectorSuccess(samples)).toEqual(Object.fromEntries(COLLECTORS.map((c) => [c, 1])));
 
-    // Values: every blob counted once, the leased ones pinned (permanent leases), the rest unreferenced.
+    // Values: every blob counted once, the leased ones pinned (leaked leases), the rest unreferenced.
     expect(sample(samples, "containerd_store_bytes", { resource: "content" })).toBe(totalBytes);
     const blobs = select(samples, "containerd_content_blobs", { namespace: "big" });
     expect(blobs.reduce((sum, s) => sum + s.value, 0)).toBe(BLOBS);
@@ -48,7 +48,7 @@ describe("huge lists", () => {
     expect(bytes.reduce((sum, s) => sum + s.value, 0)).toBe(totalBytes);
     expect(sample(samples, "containerd_content_bytes", { namespace: "big", state: "pinned" })).toBe(leasedBytes);
     expect(sample(samples, "containerd_content_bytes", { namespace: "big", state: "unreferenced" })).toBe(totalBytes - leasedBytes);
-    expect(sample(samples, "containerd_leases", { namespace: "big", state: "permanent" })).toBe(LEASES);
+    expect(sample(samples, "containerd_leases", { namespace: "big", state: "leaked" })).toBe(LEASES);
     // Per-lease detail stays bounded by --metrics.lease-detail-limit (10), whatever the number of leases.
     expect(select(samples, "containerd_lease_held_bytes").length).toBe(10);
 

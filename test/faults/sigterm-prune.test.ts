@@ -72,7 +72,7 @@ describe("SIGTERM during a prune", () => {
     const next = await startTestApp([`--containerd.address=${lab.socket}`, "--prune.confirm-window=0s"], { ADMIN_TOKEN: TOKEN });
     try {
       const metrics = parseExposition((await next.app.inject({ url: "/metrics" })).body);
-      expect(sample(metrics, "containerd_leases", { namespace: "dl", state: "active" })).toBe(1);
+      expect(sample(metrics, "containerd_leases", { namespace: "dl", state: "active", owner: "client" })).toBe(1);
       const res = await next.app.inject({
         method: "POST",
         url: "/admin/prune",

@@ -14,7 +14,7 @@ describe("a healthy fake containerd", () => {
     expect(collectorSuccess(samples)).toEqual(Object.fromEntries(COLLECTORS.map((c) => [c, 1])));
     expect(leasesOf(samples, "default")).toEqual(SAMPLE_LEASES);
     expect(leasesOf(samples, "k8s.io")).toEqual(SAMPLE_LEASES);
-    // The stale and expired leases' blobs are reclaimable; the permanent one's is pinned.
+    // The stale and expired leases' blobs are reclaimable; the leaked one's is pinned.
     expect(sample(samples, "containerd_content_bytes", { namespace: "default", state: "stale" })).toBe(30_000);
     expect(sample(samples, "containerd_content_bytes", { namespace: "default", state: "pinned" })).toBe(30_000);
     expect(sample(samples, "containerd_content_bytes", { namespace: "default", state: "in_use" })).toBe(103_500);

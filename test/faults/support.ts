@@ -3,7 +3,7 @@ import { FakeContainerd, type FakeData, type FakeNamespace } from "../support/fa
 import { startTestApp, type TestApp } from "../support/app.js";
 import { parseExposition, type Sample, sample, select } from "../support/exposition.js";
 
-export const COLLECTORS = ["namespaces", "version", "leases", "content", "ingests", "snapshots", "images", "containers"];
+export const COLLECTORS = ["namespaces", "version", "leases", "content", "ingests", "snapshots", "images", "containers", "sandboxes"];
 
 const HOUR = 3600;
 const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
@@ -12,7 +12,7 @@ export const digest = (n: number | string) => `sha256:${n.toString(16).padStart(
 /**
  * A small but complete namespace: an image with its blobs and unpacked
  * snapshot, a container on it, and one lease in each state (active, stale,
- * expired, permanent), the stuck ones holding a blob nothing else needs.
+ * expired, leaked), the stuck ones holding a blob nothing else needs.
  */
 export function sampleNamespace(tag: string, now = Date.now() / 1000): FakeNamespace {
   const d = (kind: string) => `sha256:${Buffer.from(`${tag}/${kind}`).toString("hex").padEnd(64, "0").slice(0, 64)}`;
@@ -54,8 +54,8 @@ export function sampleNamespace(tag: string, now = Date.now() / 1000): FakeNames
   };
 }
 
-/** containerd_leases of sampleNamespace: one lease in each state. */
-export const SAMPLE_LEASES = { active: 1, stale: 1, expired: 1, permanent: 1 };
+/** containerd_leases of sampleNamespace, summed over owners: one lease in each state but owned. */
+export const SAMPLE_LEASES = { active: 1, stale: 1, expired: 1, leaked: 1, owned: 0 };
 
 /** The real app and runtime pointed at the fake, configured with flags as a user would. */
 export function appFor(fake: FakeContainerd, flags: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<TestApp> {
@@ -86,8 +86,14 @@ export function collectorSuccess(samples: Sample[]): Record<string, number> {
 }
 
 /** containerd_leases of one namespace as { state: count }. */
+/** containerd_leases per state, summed over owners. */
 export function leasesOf(samples: Sample[], namespace: string): Record<string, number> {
-  return Object.fromEntries(select(samples, "containerd_leases", { namespace }).map((s) => [s.labels.state as string, s.value]));
+  const byState: Record<string, number> = {};
+  for (const s of select(samples, "containerd_leases", { namespace })) {
+    const state = s.labels.state as string;
+    byState[state] = (byState[state] ?? 0) + s.value;
+  }
+  return byState;
 }
 
 export const up = (samples: Sample[]) => sample(samples, "containerd_up");

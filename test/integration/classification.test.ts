@@ -36,11 +36,11 @@ const ns = (name: string) => {
 };
 
 describe("classification of the real scenarios", () => {
-  it("calls both cut pulls' leases stale and the permanent lease permanent", () => {
-    expect(sample(samples, "containerd_leases", { namespace: "dl", state: "stale" })).toBe(1);
-    expect(sample(samples, "containerd_leases", { namespace: "unpack", state: "stale" })).toBe(1);
-    expect(sample(samples, "containerd_leases", { namespace: "keep", state: "permanent" })).toBe(1);
-    expect(sample(samples, "containerd_leases", { namespace: "app", state: "stale" })).toBe(0);
+  it("calls both cut pulls' leases stale (ctr's: owner client) and the never-expiring, unclaimed lease leaked", () => {
+    expect(sample(samples, "containerd_leases", { namespace: "dl", state: "stale", owner: "client" })).toBe(1);
+    expect(sample(samples, "containerd_leases", { namespace: "unpack", state: "stale", owner: "client" })).toBe(1);
+    expect(sample(samples, "containerd_leases", { namespace: "keep", state: "leaked", owner: "unknown" })).toBe(1);
+    expect(sample(samples, "containerd_leases", { namespace: "app", state: "stale", owner: "unknown" })).toBe(0);
   });
 
   it("reports the cut download's blobs and partial ingests as stale", () => {
@@ -62,7 +62,7 @@ describe("classification of the real scenarios", () => {
     expect(sample(samples, "containerd_snapshots", { namespace: "unpack", snapshotter: "overlayfs", kind: "active", state: "stale" })).toBe(1);
   });
 
-  it("never counts the complete image, the container or the permanent lease's data as reclaimable", () => {
+  it("never counts the complete image, the container or the leaked lease's data as reclaimable", () => {
     const app = ns("app");
     expect(app.content.every((b) => b.state === "in_use")).toBe(true);
     expect(app.snapshots.every((s) => s.state === "in_use")).toBe(true);

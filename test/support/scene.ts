@@ -17,7 +17,7 @@ import {
  * - "dl": a pull cut mid-download (stale lease, partial ingests, some blobs);
  * - "unpack": a pull cut mid-unpack (stale lease, committed snapshots, an active extract snapshot);
  * - "app": a complete image with a container on it;
- * - "keep": a permanent lease holding a blob of a cut download of its own.
+ * - "keep": a leaked lease (no expiry, no owner) holding a blob of a cut download of its own.
  */
 export interface Scene {
   lab: Lab;
@@ -25,7 +25,7 @@ export interface Scene {
   images: { dl: PushedImage; unpack: PushedImage; app: PushedImage; keep: PushedImage };
   download: CancelledDownload;
   unpack: CancelledUnpack;
-  /** The blob the permanent lease holds. */
+  /** The blob the leaked lease holds. */
   pinnedDigest: string;
   stop(): Promise<void>;
 }
@@ -44,7 +44,7 @@ export async function buildScene(): Promise<Scene> {
     const cut = await cancelledUnpack(lab, "unpack", unpack);
     await completePull(lab, "app", app);
     await createContainer(lab, "app", app.ref, "web");
-    // A permanent lease pinning the manifest of a cut download; the cut pull's own lease goes away.
+    // A leaked lease pinning the manifest of a cut download; the cut pull's own lease goes away.
     const kept = await cancelledDownload(lab, "keep", keep);
     await createLease(lab, "keep", { id: "forever", expiresIn: null, labels: { owner: "scene" } });
     await client.addLeaseResource("keep", "forever", { type: "content", id: keep.manifestDigest });
