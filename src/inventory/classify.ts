@@ -1,5 +1,6 @@
 import type { ContainerInfo, ContentInfo, ImageInfo, IngestStatus, SandboxInfo } from "../containerd/types.js";
 import { type GcRules, gcRulesFor } from "./gc-rules.js";
+import { expectedDigest } from "./ingest-expected.js";
 import { buildGraph, type Graph, markLevels, type Root, Walker } from "./graph.js";
 import { isIdle, leaseExpiry, leaseState } from "./lease-state.js";
 import { type Owner, ownerKeeps, ownerOf } from "./owners/index.js";
@@ -315,7 +316,7 @@ function nodeTotals(freedBy: Freed[]): { store: ByResource; freed: ByResource } 
       store.ingest += ingest.offset;
       const free = ns.complete && ingests[i] === true;
       if (free) freedBytes.ingest += ingest.offset;
-      else if (ingest.expected) expectedKept.add(ingest.expected);
+      else if (expectedDigest(ingest)) expectedKept.add(expectedDigest(ingest));
     });
   }
   for (const [digest, i] of blobIndex) {

@@ -1,4 +1,5 @@
 import type { Labels, LeaseResource } from "../containerd/types.js";
+import { expectedDigest } from "./ingest-expected.js";
 import { LABEL } from "./states.js";
 import type { NamespaceInventory } from "./types.js";
 
@@ -56,7 +57,7 @@ export class Graph {
   }
 
   addIngest(ingest: { ref: string; offset: number; expected: string }): number {
-    return this.set(this.node(this.ingestById, ingest.ref), "ingest", ingest.offset, undefined, ingest.expected || undefined);
+    return this.set(this.node(this.ingestById, ingest.ref), "ingest", ingest.offset, undefined, expectedDigest(ingest) || undefined);
   }
 
   addImage(image: { name: string; target: { digest: string }; labels: Labels }): number {

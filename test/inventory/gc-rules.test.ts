@@ -142,3 +142,21 @@ describe("an ingest held only by expired leases (every version)", () => {
     expect(out.reclaimable).toEqual({ content: 2000, snapshot: 0, ingest: 4000 });
   });
 });
+
+describe("expectedDigest", () => {
+  it("reads the field, or the digest a client's ref ends with (ListStatuses leaves expected empty)", async () => {
+    const { expectedDigest } = await import("../../src/inventory/ingest-expected.js");
+    const d = digest("x");
+    expect(expectedDigest({ ref: "anything", expected: d })).toBe(d);
+    expect(expectedDigest({ ref: `layer-${d}`, expected: "" })).toBe(d);
+    expect(expectedDigest({ ref: `manifest-${d}`, expected: "" })).toBe(d);
+    expect(expectedDigest({ ref: "tar-blobs/xyz", expected: "" })).toBe("");
+    expect(expectedDigest({ ref: `layer-${d}x`, expected: "" })).toBe("");
+  });
+
+  it("a cut pull's ingest (ref layer-<digest>) keeps that blob's file while it stays", () => {
+    const owner = namespace("a", { content: [blob("x", 1000)], leases: [stale("s")] });
+    const writer = namespace("b", { ingests: [ingest(`layer-${digest("x")}`, { offset: 10, updatedAt: NOW - 5 })] });
+    expect(classifyOn("v1.6.20", [owner, writer]).reclaimable.content).toBe(0);
+  });
+});
