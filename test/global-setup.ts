@@ -1,4 +1,5 @@
-// vitest global setup: one containerd lab for the whole run. Test files run in worker
+// vitest global setup: one lab for the whole run, running the containerd (and dockerd) that
+// LAB_CONTAINERD / LAB_DOCKER select (test/lab/runtimes.ts). Test files run in worker
 // processes, so they get the lab as plain data: `inject("lab")` returns its LabInfo.
 import type { TestProject } from "vitest/node";
 import { startLab, type LabInfo } from "./lab/lab.js";

@@ -5,6 +5,7 @@ import { execFile } from "node:child_process";
 export interface RunOptions {
   timeoutMs?: number;
   input?: string;
+  env?: NodeJS.ProcessEnv;
 }
 
 export class CommandError extends Error {
@@ -26,7 +27,7 @@ export function run(file: string, args: readonly string[], options: RunOptions =
     const child = execFile(
       file,
       args,
-      { timeout: options.timeoutMs ?? 30_000, killSignal: "SIGKILL", maxBuffer: 64 << 20, encoding: "utf8" },
+      { timeout: options.timeoutMs ?? 30_000, killSignal: "SIGKILL", maxBuffer: 64 << 20, encoding: "utf8", env: options.env ?? process.env },
       (error, stdout, stderr) => {
         if (!error) return resolve(stdout);
         const code = typeof error.code === "number" ? error.code : null;

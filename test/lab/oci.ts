@@ -20,6 +20,8 @@ export interface LayerSpec {
   seed?: string;
   /** Unpacking this layer stops part-way until the client is killed (gate.ts). */
   gated?: boolean;
+  /** Exact layer content instead of seeded random files (size, files and seed are then unused). */
+  entries?: readonly TarEntry[];
 }
 
 export interface ImageSpec {
@@ -28,6 +30,9 @@ export interface ImageSpec {
   layers: readonly LayerSpec[];
   /** Seed for layers without their own; defaults to "repo:tag", so distinct tags get distinct blobs. */
   seed?: string;
+  /** The image config's Entrypoint/Cmd (default: Cmd ["/bin/true"]). */
+  entrypoint?: string[];
+  cmd?: string[];
 }
 
 export interface LayerInfo {
@@ -64,7 +69,7 @@ export function buildImage(spec: ImageSpec): BuiltImage {
     blobs.set(built.info.digest, built.blob);
     return built.info;
   });
-  const config = json(imageConfig(layers.map((l) => l.diffId), seed));
+  const config = json(imageConfig(layers.map((l) => l.diffId), seed, spec));
   const configDigest = sha256(config);
   blobs.set(configDigest, config);
   const manifest = json({
@@ -79,14 +84,7 @@ export function buildImage(spec: ImageSpec): BuiltImage {
 }
 
 function buildLayer(spec: LayerSpec, seed: string): { blob: Buffer; info: LayerInfo } {
-  const files = spec.files ?? Math.max(1, Math.ceil(spec.size / (1 << 20)));
-  const entries: TarEntry[] = [{ name: "data/" }];
-  const content = randomBytesFromSeed(seed, spec.size);
-  for (let i = 0, offset = 0; i < files; i++) {
-    const length = Math.floor(spec.size / files) + (i < spec.size % files ? 1 : 0);
-    entries.push({ name: `data/${seedName(seed)}-${String(i).padStart(4, "0")}`, data: content.subarray(offset, offset + length) });
-    offset += length;
-  }
+  const { entries, files, contentBytes } = spec.entries ? explicitEntries(spec.entries) : randomEntries(spec, seed);
   const tar = buildTar(entries);
   // Level 0 stores the (incompressible anyway) data: fast, and the blob size is predictable.
   const blob = gzipSync(tar, { level: 0 });
@@ -97,11 +95,28 @@ function buildLayer(spec: LayerSpec, seed: string): { blob: Buffer; info: LayerI
       size: blob.length,
       diffId: sha256(tar),
       mediaType: spec.gated ? GATED_LAYER_MEDIA_TYPE : LAYER_MEDIA_TYPE,
-      contentBytes: spec.size,
+      contentBytes,
       files,
       gated: spec.gated ?? false,
     },
   };
+}
+
+function randomEntries(spec: LayerSpec, seed: string): { entries: TarEntry[]; files: number; contentBytes: number } {
+  const files = spec.files ?? Math.max(1, Math.ceil(spec.size / (1 << 20)));
+  const entries: TarEntry[] = [{ name: "data/" }];
+  const content = randomBytesFromSeed(seed, spec.size);
+  for (let i = 0, offset = 0; i < files; i++) {
+    const length = Math.floor(spec.size / files) + (i < spec.size % files ? 1 : 0);
+    entries.push({ name: `data/${seedName(seed)}-${String(i).padStart(4, "0")}`, data: content.subarray(offset, offset + length) });
+    offset += length;
+  }
+  return { entries, files, contentBytes: spec.size };
+}
+
+function explicitEntries(entries: readonly TarEntry[]): { entries: TarEntry[]; files: number; contentBytes: number } {
+  const regular = entries.filter((e) => e.data !== undefined);
+  return { entries: [...entries], files: regular.length, contentBytes: regular.reduce((sum, e) => sum + e.data!.length, 0) };
 }
 
 /** A short file-name-safe tag derived from the seed, so unpacked files show where they came from. */
@@ -109,12 +124,13 @@ function seedName(seed: string): string {
   return createHash("sha256").update(seed).digest("hex").slice(0, 12);
 }
 
-function imageConfig(diffIds: string[], seed: string): object {
+function imageConfig(diffIds: string[], seed: string, spec: ImageSpec): object {
+  const run = spec.entrypoint ? { Entrypoint: spec.entrypoint, Cmd: spec.cmd ?? [] } : { Cmd: spec.cmd ?? ["/bin/true"] };
   return {
     created: "2024-01-01T00:00:00Z",
     architecture: goArch(),
     os: "linux",
-    config: { Cmd: ["/bin/true"], Labels: { "containerd-lab.seed": seed } },
+    config: { ...run, Labels: { "containerd-lab.seed": seed } },
     rootfs: { type: "layers", diff_ids: diffIds },
     history: diffIds.map(() => ({ created: "2024-01-01T00:00:00Z", created_by: "containerd-lab" })),
   };

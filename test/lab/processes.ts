@@ -17,10 +17,15 @@ export interface Background {
  * (Because of the unref, wait for such a process with isAlive polling, not its exit event:
  * node may exit before delivering it.)
  */
-export function spawnLogged(file: string, args: readonly string[], logFile: string): Background {
+export function spawnLogged(
+  file: string,
+  args: readonly string[],
+  logFile: string,
+  options: { env?: NodeJS.ProcessEnv } = {},
+): Background {
   const fd = openSync(logFile, "a");
   try {
-    const child = spawn(file, args, { stdio: ["ignore", fd, fd] });
+    const child = spawn(file, args, { stdio: ["ignore", fd, fd], env: options.env ?? process.env });
     const daemon = track(child, file);
     child.unref();
     return daemon;

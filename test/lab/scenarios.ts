@@ -15,7 +15,7 @@
 // Leases/AddResource for that.
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { ctr, spawnCtr, type CtrProcess } from "./ctr.js";
+import { clientPullArgs, ctr, spawnCtr, type CtrProcess } from "./ctr.js";
 import type { PushedImage } from "./images.js";
 import type { LabTarget } from "./info.js";
 import {
@@ -89,7 +89,7 @@ export async function cancelledDownload(
   const before = await leaseIds(lab, ns);
   const proxy = await startThrottleProxy({ target: lab.registry, bytesPerSecond: options.bytesPerSecond ?? 1 << 20 });
   const pulledRef = `${proxy.address}/${image.repo}:${image.tag}`;
-  const pull = spawnCtr(lab, ns, ["images", "pull", "--plain-http", pulledRef]);
+  const pull = spawnCtr(lab, ns, clientPullArgs(lab, pulledRef));
   try {
     await waitFor("every layer to be partially downloaded or done", () => downloadStarted(lab, ns, image, pull), {
       timeoutMs: options.timeoutMs ?? 30_000,
@@ -173,7 +173,7 @@ export async function cancelledUnpack(
   const heldKey = (key: string): boolean => key.startsWith("extract-") && key.endsWith(` ${chainId}`);
   const isHeld = (s: SnapshotRow): boolean => s.kind === "Active" && heldKey(s.key);
   const before = await leaseIds(lab, ns);
-  const pull = spawnCtr(lab, ns, ["images", "pull", "--plain-http", image.ref]);
+  const pull = spawnCtr(lab, ns, clientPullArgs(lab, image.ref));
   try {
     await waitFor(`an active extract snapshot for ${chainId}`, () => snapshotAppears(lab, ns, pull, isHeld), {
       timeoutMs: options.timeoutMs ?? 30_000,
@@ -232,7 +232,7 @@ export interface CompletePull {
 /** A normal, unthrottled `ctr images pull` that runs to the end. */
 export async function completePull(lab: LabTarget, ns: string, image: PushedImage): Promise<CompletePull> {
   if (image.layers.some((l) => l.gated)) throw new Error("an image with a gated layer can never finish unpacking");
-  await ctr(lab, ns, ["images", "pull", "--plain-http", image.ref]);
+  await ctr(lab, ns, clientPullArgs(lab, image.ref));
   return {
     namespace: ns,
     imageRef: image.ref,

@@ -1,4 +1,4 @@
-// A minimal ustar writer: enough for image layers made of a directory and a few regular files.
+// A minimal ustar writer: enough for image layers made of directories, regular files and symlinks.
 // Written by hand (instead of shelling out to `tar`) so layer bytes, and therefore digests, depend
 // only on the seed: no mtimes, user names or tar-version quirks leak in.
 
@@ -10,6 +10,8 @@ export interface TarEntry {
   /** File contents; omit for directories. */
   data?: Buffer;
   mode?: number;
+  /** Makes the entry a symbolic link to this target (no data). */
+  symlink?: string;
 }
 
 /** Builds a complete tar archive (entries + two zero blocks) in memory. */
@@ -34,16 +36,19 @@ function padding(size: number): number {
 
 function header(entry: TarEntry, size: number): Buffer {
   const isDir = entry.name.endsWith("/");
+  const isLink = entry.symlink !== undefined;
   if (Buffer.byteLength(entry.name) > 100) throw new Error(`tar name too long: ${entry.name}`);
+  if (isLink && Buffer.byteLength(entry.symlink!) > 100) throw new Error(`tar link target too long: ${entry.symlink}`);
   const h = Buffer.alloc(BLOCK);
   h.write(entry.name, 0, 100, "utf8");
-  octal(h, 100, 8, entry.mode ?? (isDir ? 0o755 : 0o644));
+  octal(h, 100, 8, entry.mode ?? (isDir ? 0o755 : isLink ? 0o777 : 0o644));
   octal(h, 108, 8, 0); // uid
   octal(h, 116, 8, 0); // gid
-  octal(h, 124, 12, isDir ? 0 : size);
+  octal(h, 124, 12, isDir || isLink ? 0 : size);
   octal(h, 136, 12, 0); // mtime: fixed so the digest is reproducible
   h.write("        ", 148, 8, "ascii"); // checksum is computed with this field as spaces
-  h.write(isDir ? "5" : "0", 156, 1, "ascii");
+  h.write(isDir ? "5" : isLink ? "2" : "0", 156, 1, "ascii");
+  if (isLink) h.write(entry.symlink!, 157, 100, "utf8");
   h.write("ustar\0", 257, 6, "ascii");
   h.write("00", 263, 2, "ascii");
   let sum = 0;
