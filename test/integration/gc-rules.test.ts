@@ -5,11 +5,9 @@
 import { createHash, randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SeedClient } from "../../bench/grpc.js";
 import { ContainerdClient } from "../../src/containerd/client.js";
-import { loadContainerdProto } from "../../src/containerd/proto.js";
 import { classify } from "../../src/inventory/classify.js";
 import { InventoryReader } from "../../src/inventory/read.js";
 import { DEFAULT_POLICY, LABEL } from "../../src/inventory/states.js";
@@ -17,6 +15,7 @@ import { listImages } from "../lab/inspect.js";
 import { startLab, type Lab } from "../lab/lab.js";
 import { selectRuntimes } from "../lab/runtimes.js";
 import { startTestApp, type TestApp } from "../support/app.js";
+import { createSandbox as createSandboxIn } from "../support/sandbox.js";
 import { blobFileDigest, expectPredictedIsDrop, fileDigest, measuredPrune } from "../support/prune-check.js";
 
 const TOKEN = "gc-rules-token";
@@ -75,23 +74,7 @@ async function classified() {
   return classify(await new InventoryReader(client).read(Date.now() + 30_000), DEFAULT_POLICY, Date.now() / 1000);
 }
 
-/** The sandbox store's Create, the way the CRI plugin records a pod sandbox. */
-function createSandbox(ns: string, id: string, labels: Record<string, string>): Promise<void> {
-  const Store = loadContainerdProto().containerd.services.sandbox.v1.Store;
-  const store = new Store(`unix://${lab.socket}`, grpc.credentials.createInsecure()) as unknown as grpc.Client &
-    Record<string, (...args: unknown[]) => void>;
-  const metadata = new grpc.Metadata();
-  metadata.set("containerd-namespace", ns);
-  const spec = { type_url: "types.containerd.io/opencontainers/runtime-spec/1/Spec", value: Buffer.from("{}") };
-  const sandbox = { sandbox_id: id, runtime: { name: "io.containerd.runc.v2" }, spec, labels, sandboxer: "podsandbox" };
-  return new Promise((resolve, reject) => {
-    store.Create!({ sandbox }, metadata, { deadline: Date.now() + 10_000 }, (error: Error | null) => {
-      store.close();
-      if (error) reject(error);
-      else resolve();
-    });
-  });
-}
+const createSandbox = (ns: string, id: string, labels: Record<string, string>) => createSandboxIn(lab.socket, ns, id, labels);
 
 beforeAll(async () => {
   lab = await startLab({ runtimes: { ...selectRuntimes(), docker: null } });
