@@ -169,6 +169,33 @@ describe(`Docker ${process.env.LAB_DOCKER ?? ""} leases`, () => {
     await docker(["rm", "-f", "named"]);
   }, 180_000);
 
+  it("a cancelled docker save: on 26 a leaked lease (no owner) a default prune leaves and a named one frees; on 28 none", async () => {
+    const big = await pushImage(lab, { repo: "owners-save", tag: "1", layers: [{ size: 24 << 20 }] });
+    await docker(["pull", "--quiet", big.ref], 120_000);
+    const leasesBefore = new Set((await client.listLeases(MOBY)).map((l) => l.id));
+    const save = spawnDocker(lab.info(), ["save", big.ref]);
+    await waitFor("docker save to stream", () => save.output().length > 1 << 20 || !save.running(), { timeoutMs: 60_000, intervalMs: 20 });
+    await save.interrupt();
+    await docker(["rmi", big.ref]);
+    const c = await classified();
+    const left = c.namespaces.find((n) => n.name === MOBY)!.leases.filter((l) => !leasesBefore.has(l.id));
+    if (lab.info().dockerVersion === "28.5.2") {
+      expect(left.filter((l) => l.state === "leaked")).toEqual([]);
+      return;
+    }
+    expect(left.map((l) => [l.owner, l.state]), JSON.stringify(left)).toEqual([["unknown", "leaked"]]);
+    const leak = left[0]!;
+    expect(leak.heldBytes).toBeGreaterThan(20 << 20);
+    const defaults = await prune({ leaseStaleAfter: "0s", ingestIdleAfter: "0s" });
+    expect(defaults.report.leases.deleted.map((l) => l.id)).not.toContain(leak.id);
+    expectPredictedIsDrop(defaults);
+    const named = await prune({ namespaces: [MOBY], leases: [leak.id] });
+    expect(named.report.leases.deleted.map((l) => [l.id, l.state, l.owner])).toEqual([[leak.id, "leaked", "unknown"]]);
+    expect(named.report.bytes.predicted.total).toBeGreaterThan(20 << 20);
+    expectPredictedIsDrop(named);
+    expect((await docker(["run", "--rm", "--network", "none", busybox(), "echo ok"])).trim()).toBe("ok");
+  }, 240_000);
+
   it("ten busy containers do not hide a stale lease from containerd_lease_held_bytes", async () => {
     for (let i = 0; i < 10; i++) await busyContainer(`busy-${i}`, 5);
     const cut = await pushImage(lab, { repo: "owners-busy", tag: "1", layers: [{ size: 6 << 20 }] });
