@@ -55,9 +55,9 @@ function rowsOf<T extends { state: string }>(
   });
 }
 
-/** Lease rows per owner present (and `unknown` always), every state of each: what containerd_leases counts. */
+/** Lease rows per owner present (`unknown` when there is none), every state of each: what containerd_leases counts. */
 function leaseRows(ns: ClassifiedInventory["namespaces"][number]): UsageRow[] {
-  const owners = new Set<string>(["unknown", ...ns.leases.map((l) => l.owner)]);
+  const owners = new Set<string>(ns.leases.length > 0 ? ns.leases.map((l) => l.owner) : ["unknown"]);
   return [...owners].flatMap((owner) =>
     rowsOf(ns.name, "lease", ns.leases.filter((l) => l.owner === owner), LEASE_STATES, (l) => l.heldBytes, () => false).map(
       (row) => ({ ...row, owner }),

@@ -22,8 +22,9 @@ export const writeLeases: FamilyWriter = (registry, { classified, leaseDetailLim
     ["namespace", "lease", "state", "owner"],
   );
   for (const ns of classified.namespaces.filter((n) => n.complete)) {
-    // Every state of every owner present (0 allowed), and of `unknown` always, so each state has a series.
-    const owners = new Set(["unknown", ...ns.leases.map((l) => l.owner)]);
+    // Every state of every owner present (0 allowed); `unknown`'s when there is no lease at all,
+    // so each state always has a series and sum by (state) never goes absent.
+    const owners = new Set(ns.leases.length > 0 ? ns.leases.map((l) => l.owner) : ["unknown"]);
     for (const owner of owners) {
       for (const state of LEASE_STATES) {
         const n = ns.leases.filter((l) => l.owner === owner && l.state === state).length;
