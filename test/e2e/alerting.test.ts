@@ -45,6 +45,7 @@ const ORPHAN_ALERTS = [
   "ContainerdOrphanedBytesHigh",
   "ContainerdStaleLeases",
   "ContainerdExpiredLeasesNotCollected",
+  "ContainerdLeakedLeases",
   "ContainerdUnreferencedDataPersisting",
 ];
 /** Alerts about the exporter itself: none may fire while everything is healthy. */
@@ -274,6 +275,11 @@ describe("alerts and dashboard against a real Prometheus and Alertmanager", () =
       firing("ContainerdStaleLeases", { namespace: "unpack" }),
       options,
     );
+    const leaked = await webhook!.waitForAlert(
+      'ContainerdLeakedLeases{namespace="keep"} firing at the webhook',
+      firing("ContainerdLeakedLeases", { namespace: "keep" }),
+      options,
+    );
     const runbook = readFileSync(join(ROOT, "docs/runbook.md"), "utf8");
     const anchors = new Set([...runbook.matchAll(/^#{1,6} (.+)$/gm)].map((m) => slug(m[1]!)));
     const severity = (name: string) => committedConfig.alerts[name]?.severity;
@@ -317,7 +323,15 @@ describe("alerts and dashboard against a real Prometheus and Alertmanager", () =
       .map((a) => a.labels["namespace"]);
     expect(new Set(staleNamespaces)).toEqual(new Set(["dl", "unpack"]));
 
-    for (const alert of [bytesHigh, staleDl, staleUnpack]) {
+    // ContainerdLeakedLeases: the never-expiring lease nobody owns, and only that namespace.
+    expect(leaked.labels).toEqual({ alertname: "ContainerdLeakedLeases", severity: severity("ContainerdLeakedLeases"), job: JOB, instance, namespace: "keep" });
+    const leakedNamespaces = webhook!
+      .alerts()
+      .filter((a) => a.labels["alertname"] === "ContainerdLeakedLeases")
+      .map((a) => a.labels["namespace"]);
+    expect(new Set(leakedNamespaces)).toEqual(new Set(["keep"]));
+
+    for (const alert of [bytesHigh, staleDl, staleUnpack, leaked]) {
       const name = alert.labels["alertname"]!;
       const url = alert.annotations["runbook_url"] ?? "";
       expect(url).toBe(`${committedConfig.runbookBase}#${name.toLowerCase()}`);
