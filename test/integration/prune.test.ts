@@ -65,6 +65,26 @@ describe("prune on the real lab", () => {
     expect(await listLeases(scene.lab, "dl")).toEqual(before);
   });
 
+  it("predicts what the request removes: nothing for a namespace that is not there, one namespace's share for one", async () => {
+    const body = { dryRun: true, leaseStaleAfter: "0s", ingestIdleAfter: "0s" };
+    const all = (await prune(body)).json() as PruneReport;
+    const none = (await prune({ ...body, namespaces: ["nope"] })).json() as PruneReport;
+    const dl = (await prune({ ...body, namespaces: ["dl"] })).json() as PruneReport;
+    expect(none.bytes.predicted.total).toBe(0);
+    expect(none.leases.deleted).toEqual([]);
+    expect(dl.bytes.predicted.total).toBeGreaterThan(0);
+    expect(dl.bytes.predicted.total).toBeLessThan(all.bytes.predicted.total);
+    // The default request's prediction is what the metrics call reclaimable under the same policy.
+    const staleNow = await startTestApp([`--containerd.address=${scene.lab.socket}`, "--lease.stale-after=0s", "--ingest.idle-after=0s"]);
+    try {
+      const metrics = parseExposition((await staleNow.app.inject({ url: "/metrics" })).body);
+      const reclaimable = ["content", "snapshot", "ingest"].reduce((sum, resource) => sum + sample(metrics, "containerd_reclaimable_bytes", { resource }), 0);
+      expect(all.bytes.predicted.total).toBe(reclaimable);
+    } finally {
+      await staleNow.close();
+    }
+  });
+
   it("deletes nothing on any refused request", async () => {
     const before = await Promise.all(["dl", "unpack", "keep", "app"].map((ns) => listLeases(scene.lab, ns)));
     const refused = [
