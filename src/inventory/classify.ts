@@ -10,6 +10,7 @@ import {
   type LeaseState,
   type Policy,
   PRUNABLE_LEASE_STATES,
+  RECLAIMABLE_STATES,
   type Refusal,
   RESOURCE_STATES,
   type ResourceState,
@@ -196,7 +197,7 @@ function ingestStateOf(level: number): IngestState {
 }
 
 /** The removal a default prune makes: stale and expired leases it may delete, idle ingests no kept lease holds. */
-export function defaultRemoval(
+function defaultRemoval(
   namespaces: readonly { name: string; leases: readonly { id: string; state: LeaseState; refusal: Refusal | null }[] }[],
   idle: (namespace: string, ref: string) => boolean,
 ): Removal {
@@ -327,8 +328,6 @@ function nodeTotals(freedBy: Freed[]): { store: ByResource; freed: ByResource } 
   return { store, freed: freedBytes };
 }
 
-const RECLAIMABLE_LEVEL_STATES: ReadonlySet<string> = new Set(["stale", "unreferenced"]);
-
 /** The pure heart of the exporter: inventory + policy + now → what is held, by whom, and what may go. */
 export function classify(inventory: Inventory, policy: Policy, now: number): ClassifiedInventory {
   const rules = gcRulesFor(inventory.containerd?.version);
@@ -336,8 +335,8 @@ export function classify(inventory: Inventory, policy: Policy, now: number): Cla
   const { store, freed } = nodeTotals(
     namespaces.map((ns) => ({
       ns,
-      content: ns.content.map((b) => RECLAIMABLE_LEVEL_STATES.has(b.state)),
-      snapshots: ns.snapshots.map((s) => RECLAIMABLE_LEVEL_STATES.has(s.state)),
+      content: ns.content.map((b) => RECLAIMABLE_STATES.has(b.state)),
+      snapshots: ns.snapshots.map((s) => RECLAIMABLE_STATES.has(s.state)),
       ingests: ns.ingests.map((i) => i.state === "stale"),
     })),
   );
