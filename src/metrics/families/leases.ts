@@ -24,12 +24,11 @@ export const writeLeases: FamilyWriter = (registry, { classified, leaseDetailLim
   for (const ns of classified.namespaces.filter((n) => n.complete)) {
     // Every state of every owner present (0 allowed); `unknown`'s when there is no lease at all,
     // so each state always has a series and sum by (state) never goes absent.
+    const counts = new Map<string, number>();
+    for (const l of ns.leases) counts.set(`${l.owner} ${l.state}`, (counts.get(`${l.owner} ${l.state}`) ?? 0) + 1);
     const owners = new Set(ns.leases.length > 0 ? ns.leases.map((l) => l.owner) : ["unknown"]);
     for (const owner of owners) {
-      for (const state of LEASE_STATES) {
-        const n = ns.leases.filter((l) => l.owner === owner && l.state === state).length;
-        count.set({ namespace: ns.name, state, owner }, n);
-      }
+      for (const state of LEASE_STATES) count.set({ namespace: ns.name, state, owner }, counts.get(`${owner} ${state}`) ?? 0);
     }
     for (const [state, created] of minBy(ns.leases, (l) => l.state, (l) => l.createdAt)) {
       oldest.set({ namespace: ns.name, state }, created);
