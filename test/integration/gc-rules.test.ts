@@ -132,6 +132,18 @@ describe("every version: an ingest held only by expired leases is collected what
   });
 });
 
+describe("every version: an active lease reports what it holds", () => {
+  it("a pull in flight: its lease holds the download beside it", async () => {
+    await dayLease("active-pull", "pull");
+    const y = randomBlob(6 << 20);
+    await seed.writeIngest("active-pull", `layer-${y.digest}`, y.data.subarray(0, 4 << 20), y.size, y.digest, { lease: "pull" });
+    const lease = (await classified()).namespaces.find((n) => n.name === "active-pull")?.leases[0];
+    expect([lease?.state, lease?.heldBytes]).toEqual(["active", 4 << 20]);
+    await client.abortIngest("active-pull", `layer-${y.digest}`);
+    await seed.deleteLease("active-pull", "pull", true);
+  });
+});
+
 describe("every version: a stale lease holding a containerd container's snapshot", () => {
   it("is refused, counts as nothing reclaimable, and the container's layer and the lease's blob keep their data", async () => {
     await dayLease("ctr-snap", "old-pull");
