@@ -1,6 +1,6 @@
 // What each Docker version leaves in containerd after the real CLI is cancelled or creates
 // containers, checked on the lab's dockerd (LAB_DOCKER). Where 26 and 28 differ, both sides are
-// asserted (shared/reference runtimes.md has the table these tests hold the daemons to).
+// asserted (the table in test/lab/README.md is what these tests hold the daemons to).
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { ContainerdClient } from "../../src/containerd/client.js";
 import type { LeaseResource } from "../../src/containerd/types.js";

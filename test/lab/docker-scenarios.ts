@@ -6,7 +6,7 @@
 //
 // How Docker is cancelled here is how a user cancels it: SIGINT to the CLI (Ctrl-C). The CLI
 // closes its API request; dockerd cancels the operation's context, and whatever containerd state
-// the operation had created stays behind (runtimes.md has the table per Docker version).
+// the operation had created stays behind (test/lab/README.md has the table per Docker version).
 import { buildImage, chainIds, ociArchive, type ImageSpec } from "./oci.js";
 import { docker, dockerOf, spawnDocker, type DockerProcess } from "./docker.js";
 import type { PushedImage } from "./images.js";
