@@ -20,7 +20,7 @@ async function main(): Promise<void> {
     },
   });
   if (values.scenario !== "demo" && values.scenario !== "none") throw new Error(`unknown scenario: ${values.scenario}`);
-  const lab = await startLab({ dir: values.dir });
+  const lab = await startLab({ dir: values.dir, withDocker: true });
   const stop = once(() => lab.stop());
   for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => void stop().then(() => process.exit(0)));
   try {

@@ -11,7 +11,7 @@ declare module "vitest" {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const lab = await startLab({ dir: process.env.CONTAINERD_LAB_DIR });
+  const lab = await startLab({ dir: process.env.CONTAINERD_LAB_DIR, withDocker: true });
   project.provide("lab", lab.info());
   return () => lab.stop();
 }

@@ -14,8 +14,9 @@ export function onExit(fn: SyncCleanup): () => void {
   return () => pending.delete(fn);
 }
 
+/** Last registered runs first, like deferred calls: dockerd before its containerd, the lab's directory last. */
 function runAll(): void {
-  for (const fn of [...pending]) {
+  for (const fn of [...pending].reverse()) {
     pending.delete(fn);
     try {
       fn();

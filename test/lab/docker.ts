@@ -1,6 +1,7 @@
 // Running the real Docker CLI against the lab's dockerd from any test process: everything needed
 // is in LabInfo.docker (plain data), the CLI gets DOCKER_HOST and a private DOCKER_CONFIG.
 import { spawn } from "node:child_process";
+import { setTimeout as sleep } from "node:timers/promises";
 import { onExit } from "./cleanup.js";
 import { dockerEnv, type DockerdInfo } from "./dockerd.js";
 import { run } from "./exec.js";
@@ -24,19 +25,33 @@ export interface DockerProcess extends Background {
   /** stdout and stderr so far. */
   output(): string;
   running(): boolean;
-  /** Sends SIGINT (what Ctrl-C does to the CLI) and waits for the CLI to exit. */
+  /**
+   * Ctrl-C: SIGINT to the CLI; then a piped stdin ends and an unread stdout is drained, since a
+   * CLI blocked on a pipe does not act on the signal (with a file it would not be blocked).
+   * Waits for the CLI to exit (SIGKILL after timeoutMs).
+   */
   interrupt(timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Waits for a normal exit; rejects with the output when the CLI failed. */
   done(timeoutMs?: number): Promise<string>;
 }
 
 /** Starts a long-running Docker CLI command (pull, load, save); killed at exit if forgotten. */
-export function spawnDocker(lab: Pick<LabInfo, "docker">, args: readonly string[], options: { stdin?: "pipe" | "ignore" } = {}): DockerProcess {
+export interface SpawnDockerOptions {
+  /** "pipe" to feed the CLI's stdin (docker load). */
+  stdin?: "pipe" | "ignore";
+  /**
+   * false: stdout is left unread, so the CLI blocks once the pipe is full (how a `docker save`
+   * is held mid-stream). Default true: stdout is collected into output().
+   */
+  readStdout?: boolean;
+}
+
+export function spawnDocker(lab: Pick<LabInfo, "docker">, args: readonly string[], options: SpawnDockerOptions = {}): DockerProcess {
   const d = dockerOf(lab);
   const child = spawn(d.cli, args, { stdio: [options.stdin ?? "ignore", "pipe", "pipe"], env: dockerEnv(d.host, d.cliConfig) });
   const proc = track(child, "docker");
   let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
+  if (options.readStdout !== false) child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
   child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
   const unregister = onExit(() => {
     if (isAlive(proc.pid)) process.kill(proc.pid, "SIGKILL");
@@ -48,7 +63,15 @@ export function spawnDocker(lab: Pick<LabInfo, "docker">, args: readonly string[
     output: () => output,
     running,
     async interrupt(timeoutMs = 15_000) {
-      if (running()) child.kill("SIGINT");
+      if (running()) {
+        child.kill("SIGINT");
+        // The signal first, the pipes a moment later: a CLI that reads its input from a file
+        // (`docker load -i`) or writes to one sees only the signal, and so should the daemon,
+        // rather than a truncated upload that ends cleanly.
+        await Promise.race([proc.exited, sleep(500)]);
+      }
+      child.stdin?.end();
+      if (options.readStdout === false) child.stdout?.resume();
       const timer = setTimeout(() => running() && child.kill("SIGKILL"), timeoutMs);
       try {
         return await proc.exited;

@@ -37,7 +37,7 @@ describe("the lab's dockerd", () => {
   });
 
   it("stops with the rest of the lab: no dockerd, shim, container process or mount left", async () => {
-    const own = await startLab();
+    const own = await startLab({ withDocker: true });
     let pids: number[] = [];
     try {
       const image = own.info().docker!.busyboxImage;

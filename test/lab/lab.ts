@@ -26,6 +26,12 @@ export interface LabOptions {
   gatePassBytes?: number;
   /** Which containerd and dockerd to run (default: selectRuntimes(), i.e. LAB_CONTAINERD/LAB_DOCKER). */
   runtimes?: Runtimes;
+  /**
+   * Also start the selected dockerd, when one is selected (default false). The run's shared lab
+   * does; a test file's private lab only when it tests Docker, so that Docker's `moby`
+   * namespace never shows up in figures of tests that are about containerd alone.
+   */
+  withDocker?: boolean;
 }
 
 export interface Lab extends LabTarget {
@@ -72,7 +78,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     const proxy = await startThrottleProxy({ target: registryDaemon.address, bytesPerSecond: Infinity });
     started.push(proxy);
     let docker: { daemon: Dockerd; busyboxImage: string } | null = null;
-    if (runtimes.docker) {
+    if (runtimes.docker && options.withDocker) {
       const daemon = await startDockerd({
         dir,
         runtime: runtimes.docker,

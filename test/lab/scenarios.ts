@@ -33,6 +33,7 @@ import {
 } from "./inspect.js";
 import { chainIds } from "./oci.js";
 import { startThrottleProxy } from "./proxy.js";
+import { selectRuntimes } from "./runtimes.js";
 import { GiveUp, waitFor } from "./wait.js";
 
 /** ctr 1.6 copies downloads in chunks of this size (content.Copy's buffer). */
@@ -70,6 +71,12 @@ export interface CancelledDownloadOptions {
   /** Throttle rate while downloading (default 1 MiB/s). */
   bytesPerSecond?: number;
   timeoutMs?: number;
+  /**
+   * "client" (default): ctr downloads itself (`--local` on 2.x), ctr owns the lease.
+   * "transfer" (containerd 2.x only): ctr asks the daemon's transfer service, which creates the
+   * lease and writes the ingests itself; killing ctr leaves both, and no image record.
+   */
+  path?: "client" | "transfer";
 }
 
 /**
@@ -89,7 +96,7 @@ export async function cancelledDownload(
   const before = await leaseIds(lab, ns);
   const proxy = await startThrottleProxy({ target: lab.registry, bytesPerSecond: options.bytesPerSecond ?? 1 << 20 });
   const pulledRef = `${proxy.address}/${image.repo}:${image.tag}`;
-  const pull = spawnCtr(lab, ns, clientPullArgs(lab, pulledRef));
+  const pull = spawnCtr(lab, ns, options.path === "transfer" ? transferPullArgs(lab, pulledRef) : clientPullArgs(lab, pulledRef));
   try {
     await waitFor("every layer to be partially downloaded or done", () => downloadStarted(lab, ns, image, pull), {
       timeoutMs: options.timeoutMs ?? 30_000,
@@ -104,6 +111,13 @@ export async function cancelledDownload(
   const leases = (await listLeases(lab, ns)).filter((l) => !before.has(l.id));
   const committed = (await listContent(lab, ns)).map((c) => c.digest);
   return { namespace: ns, pulledRef, leases, ingests, committed };
+}
+
+function transferPullArgs(lab: LabTarget, ref: string): string[] {
+  if ((lab.containerdMajor ?? selectRuntimes().containerd.major) !== 2) {
+    throw new Error("the transfer-service pull is ctr's default only from containerd 2.0 (ctr 1.7 pulls client-side unless told otherwise)");
+  }
+  return ["images", "pull", "--plain-http", ref];
 }
 
 async function leaseIds(lab: LabTarget, ns: string): Promise<Set<string>> {
