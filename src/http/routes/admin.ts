@@ -130,7 +130,7 @@ export const adminRoutes: FastifyPluginAsync<AppDeps> = async (parent, deps) => 
       }
       if (deps.pruner.running) return reply.code(409).send({ error: new PruneBusyError().message });
       try {
-        return await deps.pruner.run({
+        const report = await deps.pruner.run({
           dryRun,
           ...(body.namespaces ? { namespaces: body.namespaces } : {}),
           ...(body.leases ? { leases: body.leases } : {}),
@@ -138,6 +138,10 @@ export const adminRoutes: FastifyPluginAsync<AppDeps> = async (parent, deps) => 
           policy,
           client: request.ip,
         });
+        // Deleted, but not measured: the report says what was done, the status that it did not end well.
+        const unmeasured = report.bytes.measurementError;
+        if (unmeasured !== undefined) return reply.code(502).send({ error: `prune failed: ${unmeasured}`, ...report });
+        return report;
       } catch (error) {
         if (error instanceof PruneBusyError) return reply.code(409).send({ error: error.message });
         request.log.error({ err: error }, "prune failed");
