@@ -4,6 +4,7 @@ import type { Config } from "../config/config.js";
 import type { InventorySource } from "../inventory/source.js";
 import type { ExporterMetrics } from "../metrics/exporter-metrics.js";
 import type { Pruner } from "../prune/pruner.js";
+import { limitConnections, serverOptions } from "./connection-limits.js";
 import { formatValidationErrors } from "./errors.js";
 import { adminRoutes } from "./routes/admin.js";
 import { healthRoutes } from "./routes/health.js";
@@ -40,12 +41,13 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}): Promi
   const https = options.https ?? options.webConfig?.httpsOptions() ?? null;
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
-    ...(https ? { https } : {}),
+    ...serverOptions(https),
     // Unknown fields are errors, not silently dropped; "yes" is not a boolean.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     schemaErrorFormatter: formatValidationErrors,
     return503OnClosing: true,
   });
+  limitConnections(app, options.logger ?? app.log);
   // Every error answers { error: "what went wrong" }, like the routes' own refusals.
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
     const status = error.statusCode ?? 500;

@@ -22,9 +22,10 @@ export const withTotal = (bytes: ByResource): Bytes => ({
 const key = (...parts: string[]) => parts.join("\u0000");
 
 /** Every object of the store with its bytes, keyed so that "still there" is a lookup. */
-function objects(classified: ClassifiedInventory): Record<keyof ByResource, Map<string, number>> {
+function objects(classified: ClassifiedInventory, include: (ns: string) => boolean): Record<keyof ByResource, Map<string, number>> {
   const found = { content: new Map<string, number>(), snapshot: new Map<string, number>(), ingest: new Map<string, number>() };
   for (const ns of classified.namespaces) {
+    if (!include(ns.name)) continue;
     // Blob data is shared by namespaces: a digest is gone only when no namespace has it.
     for (const blob of ns.content) found.content.set(blob.digest, blob.size);
     for (const snap of ns.snapshots) found.snapshot.set(key(ns.name, snap.snapshotter, snap.name), snap.usage?.size ?? 0);
@@ -33,10 +34,16 @@ function objects(classified: ClassifiedInventory): Record<keyof ByResource, Map<
   return found;
 }
 
-/** Why the read after the prune cannot be compared with the one before, or undefined. */
-function unusable(after: ClassifiedInventory): string | undefined {
+/**
+ * Why the read after the prune cannot be compared with the one before, or
+ * undefined. A namespace read completely before must be read completely after;
+ * one that failed both times was left alone by the prune (skippedNamespaces)
+ * and is left out of the comparison.
+ */
+function unusable(before: ClassifiedInventory, after: ClassifiedInventory): string | undefined {
   if (!after.inventory.up) return "containerd did not answer the read after the prune";
-  const incomplete = after.namespaces.filter((ns) => !ns.complete);
+  const completeBefore = new Set(before.namespaces.filter((ns) => ns.complete).map((ns) => ns.name));
+  const incomplete = after.namespaces.filter((ns) => !ns.complete && completeBefore.has(ns.name));
   if (incomplete.length === 0) return undefined;
   const errors = after.inventory.collectors.flatMap((c) => c.errors);
   return (
@@ -46,10 +53,13 @@ function unusable(after: ClassifiedInventory): string | undefined {
 }
 
 export function measure(before: ClassifiedInventory, after: ClassifiedInventory): Measurement {
-  const error = unusable(after);
+  const error = unusable(before, after);
   if (error) return { ok: false, error };
-  const was = objects(before);
-  const now = objects(after);
+  // Only namespaces read completely both times are compared (a partial list is no proof of absence).
+  const complete = (c: ClassifiedInventory) => new Set(c.namespaces.filter((ns) => ns.complete).map((ns) => ns.name));
+  const [completeBefore, completeAfter] = [complete(before), complete(after)];
+  const was = objects(before, (ns) => completeBefore.has(ns) && (completeAfter.has(ns) || !after.namespaces.some((n) => n.name === ns)));
+  const now = objects(after, () => true);
   const reclaimed: ByResource = { content: 0, snapshot: 0, ingest: 0 };
   for (const resource of STORE_RESOURCES) {
     for (const [id, bytes] of was[resource]) if (!now[resource].has(id)) reclaimed[resource] += bytes;

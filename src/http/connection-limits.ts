@@ -1,0 +1,81 @@
+import type { Socket } from "node:net";
+import type { FastifyBaseLogger, FastifyInstance } from "fastify";
+
+/**
+ * What one client may cost, whatever it sends. Prometheus sends one request
+ * per connection at a time and reads every answer; a client that pipelines
+ * requests without reading the answers (or stops reading altogether) would
+ * otherwise pile up responses in memory until the process dies.
+ */
+export const LIMITS = {
+  /** Requests a connection may have waiting for their answer; one more closes it. */
+  pendingPerConnection: 16,
+  /** Requests served on one connection before it is closed (the client reconnects). */
+  requestsPerConnection: 1000,
+  /** An answer the client does not read for this long closes its connection. */
+  stalledWriteMs: 30_000,
+  /** Time to send the request headers (slow-header clients). */
+  headersTimeoutMs: 10_000,
+  /** Time to send the whole request, body included. */
+  requestTimeoutMs: 30_000,
+  maxHeadersCount: 100,
+  /** Bytes of request headers (Node's default is 16 KiB). */
+  maxHeaderSize: 16 * 1024,
+};
+
+/** The part of LIMITS that fastify passes to Node's http(s) server; `https` is the TLS options or null. */
+export function serverOptions(https: object | null) {
+  return {
+    maxRequestsPerSocket: LIMITS.requestsPerConnection,
+    requestTimeout: LIMITS.requestTimeoutMs,
+    ...(https ? { https: { ...https, maxHeaderSize: LIMITS.maxHeaderSize } } : { http: { maxHeaderSize: LIMITS.maxHeaderSize } }),
+  };
+}
+
+/** Hooks that close a connection that pipelines too far ahead or stops reading its answers. */
+export function limitConnections(app: FastifyInstance, log: FastifyBaseLogger): void {
+  const server = app.server as { headersTimeout?: number; maxHeadersCount?: number | null };
+  server.headersTimeout = LIMITS.headersTimeoutMs;
+  server.maxHeadersCount = LIMITS.maxHeadersCount;
+  const pending = new WeakMap<Socket, number>();
+  const watched = new WeakSet<Socket>();
+
+  app.addHook("onRequest", async (request, reply) => {
+    const socket = request.raw.socket as Socket | null;
+    if (!socket || typeof socket.destroy !== "function") return;
+    const count = (pending.get(socket) ?? 0) + 1;
+    pending.set(socket, count);
+    // The response's "close": sent in full, or its connection gone.
+    reply.raw.once("close", () => pending.set(socket, (pending.get(socket) ?? 1) - 1));
+    if (count > LIMITS.pendingPerConnection && !socket.destroyed) {
+      log.warn(
+        { client: request.ip, pending: count },
+        `connection closed: more than ${LIMITS.pendingPerConnection} requests waiting for their answers (pipelined without reading)`,
+      );
+      socket.destroy();
+    }
+  });
+
+  // After the answer is handed to the socket: if the client is not taking it, give it a while, then let go.
+  app.addHook("onSend", async (request, _reply, payload) => {
+    const socket = request.raw.socket as Socket | null;
+    if (socket && typeof socket.once === "function") setImmediate(() => watchStall(socket, request.ip));
+    return payload;
+  });
+
+  function watchStall(socket: Socket, client: string): void {
+    if (!socket.writableNeedDrain || watched.has(socket) || socket.destroyed) return;
+    watched.add(socket);
+    const timer = setTimeout(() => {
+      log.warn({ client, buffered: socket.writableLength }, `connection closed: the client read nothing for ${LIMITS.stalledWriteMs / 1000}s`);
+      socket.destroy();
+    }, LIMITS.stalledWriteMs);
+    timer.unref();
+    const clear = () => {
+      clearTimeout(timer);
+      watched.delete(socket);
+    };
+    socket.once("drain", clear);
+    socket.once("close", clear);
+  }
+}
