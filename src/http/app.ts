@@ -2,6 +2,7 @@ import helmet from "@fastify/helmet";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Config } from "../config/config.js";
 import type { InventorySource } from "../inventory/source.js";
+import type { AdminToken } from "./admin-token.js";
 import type { ExporterMetrics } from "../metrics/exporter-metrics.js";
 import type { Pruner } from "../prune/pruner.js";
 import { limitConnections, serverOptions } from "./connection-limits.js";
@@ -19,6 +20,8 @@ export interface AppDeps {
   metrics: ExporterMetrics;
   pruner: Pruner;
   version: string;
+  /** The admin token in force, re-read from --admin.token-file; config.adminToken, fixed, when absent. */
+  adminToken?: AdminToken;
 }
 
 export interface BuildOptions {

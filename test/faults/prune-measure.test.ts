@@ -8,6 +8,7 @@ import { buildImage, ociArchive, type BuiltImage } from "../lab/oci.js";
 import { waitFor } from "../lab/wait.js";
 import { parseExposition, sample } from "../support/exposition.js";
 import { startTestApp, type TestApp } from "../support/app.js";
+import { startExporter } from "../support/exporter-process.js";
 
 // A private real containerd (these tests pause it): what a prune reports as reclaimed is
 // what it removed, measured object by object, never a difference of store totals that a
@@ -141,5 +142,39 @@ describe("a delete containerd carries out after the exporter gave up on it", () 
     const intents = lines.filter((l) => l.phase === "intent").map((l) => l.lease);
     expect(lines.filter((l) => l.phase === "outcome").map((l) => l.lease)).toEqual(intents);
     expect(lines.some((l) => l.note?.includes("unknown: timed out") === true)).toBe(true);
+  }, 90_000);
+});
+
+describe("SIGTERM while a delete is waiting on containerd", () => {
+  it("exits with an outcome line for every intent line", async () => {
+    await app();
+    const client = t!.runtime.client;
+    const expire = new Date(Date.now() + 3600_000).toISOString().replace(/\.\d+Z$/, "Z");
+    for (let i = 0; i < 60; i++) await client.createLease("stopping", `stopping-${i}`, { "containerd.io/gc.expire": expire });
+    const exporter = await startExporter(
+      [`--containerd.address=${containerd.socket}`, "--prune.confirm-window=0s", "--containerd.timeout=3s"],
+      { ADMIN_TOKEN: TOKEN },
+    );
+    try {
+      const lines = () => exporter.stderr().split("\n").filter((l) => l.includes('"audit":"lease-delete"'));
+      const pruning = fetch(`${exporter.base}/admin/prune`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+        body: JSON.stringify({ namespaces: ["stopping"], leaseStaleAfter: "0s" }),
+      }).then((res) => res.status, () => "connection closed");
+      await waitFor("the first delete", () => lines().some((l) => l.includes('"outcome":"deleted"')), { timeoutMs: 20_000, intervalMs: 1 });
+      process.kill(containerd.pid, "SIGSTOP");
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      exporter.child.kill("SIGTERM");
+      await exporter.exited;
+      process.kill(containerd.pid, "SIGCONT");
+      expect([502, 503, "connection closed"]).toContain(await pruning);
+      const audit = lines().map((l) => JSON.parse(l) as { lease: string; phase: string; outcome?: string });
+      const intents = audit.filter((l) => l.phase === "intent").map((l) => l.lease);
+      expect(audit.filter((l) => l.phase === "outcome").map((l) => l.lease)).toEqual(intents);
+      expect(audit.some((l) => l.outcome?.startsWith("unknown: the exporter stopped"))).toBe(true);
+    } finally {
+      await exporter.stop();
+    }
   }, 90_000);
 });

@@ -11,6 +11,7 @@ import {
   PruneRequestError,
   resolveDryRun,
 } from "../../prune/request.js";
+import { AdminToken } from "../admin-token.js";
 import type { AppDeps } from "../app.js";
 import { DuplicateKeyError, parseStrictJson } from "../strict-json.js";
 
@@ -67,7 +68,8 @@ function parsePruneBody(text: string): Record<string, unknown> {
  */
 export const adminRoutes: FastifyPluginAsync<AppDeps> = async (parent, deps) => {
   const app = parent.withTypeProvider<TypeBoxTypeProvider>();
-  const token = deps.config.adminToken;
+  // Re-read on change and on SIGHUP when serve passes the file's holder; fixed otherwise.
+  const token = deps.adminToken ?? new AdminToken(deps.config.adminToken);
   await app.register(rateLimit, { max: 30, timeWindow: "1 minute" });
   // Scoped to this plugin: only the admin route parses JSON bodies.
   app.removeContentTypeParser("application/json");
@@ -78,9 +80,10 @@ export const adminRoutes: FastifyPluginAsync<AppDeps> = async (parent, deps) => 
       done(error as Error, undefined);
     }
   });
-  if (token !== undefined) {
+  if (token.enabled) {
     await app.register(bearerAuth, {
-      keys: new Set([token]),
+      keys: new Set<string>(),
+      auth: (key: string) => token.matches(key),
       addHook: false,
       verifyErrorLogLevel: "debug", // refusals are logged below, once, with the client's address
       errorResponse: (error: Error) => ({ error: `unauthorized: ${error.message}` }),
@@ -88,7 +91,7 @@ export const adminRoutes: FastifyPluginAsync<AppDeps> = async (parent, deps) => 
   }
 
   const authenticate = (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => {
-    if (token === undefined) {
+    if (!token.enabled) {
       reply.code(403).send({
         error: "admin routes are disabled: start the exporter with --admin.token-file=FILE or ADMIN_TOKEN to enable them",
       });
