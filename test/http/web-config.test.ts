@@ -15,7 +15,7 @@ import { createRuntime, type Runtime } from "../../src/cli/runtime.js";
 import { loadConfig } from "../../src/config/config.js";
 import { Flags, parseArgs } from "../../src/config/flags.js";
 import { buildApp } from "../../src/http/app.js";
-import { BasicAuth } from "../../src/http/web-config/basic-auth.js";
+import { BasicAuth, CLIENT_LIMITS } from "../../src/http/web-config/basic-auth.js";
 import { loadWebConfig, parseWebConfig, WebConfigError } from "../../src/http/web-config/file.js";
 import { type ReloadEvent, WebConfigManager } from "../../src/http/web-config/manager.js";
 
@@ -450,6 +450,51 @@ describe("cipher suites, curves and versions", () => {
     expect(await negotiate(s.port, { version: "TLSv1.3" })).toMatch(/^refused/);
     expect(await negotiate(s.port, {})).toMatch(/^ECDHE-RSA-/);
   });
+});
+
+describe("a flood of wrong passwords", () => {
+  /** A plain-HTTP GET from a chosen loopback address (127.0.0.0/8 is all loopback on Linux). */
+  const from = (port: number, address: string, auth: string) =>
+    new Promise<number>((resolve, reject) => {
+      const req = httpRequest(
+        { host: "127.0.0.1", port, path: "/healthz", localAddress: address, agent: false, headers: { authorization: auth } },
+        (res) => {
+          res.resume();
+          res.on("end", () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on("error", reject);
+      req.end();
+    });
+
+  it("does not queue ahead of a valid login from another address: per-address budget, 429 past it", async () => {
+    const hash = bcrypt.hashSync(OLD_PASSWORD, 8);
+    const s = await serveWith(writeConfig("flood.yml", `basic_auth_users:\n  prometheus: ${hash}\n`));
+    const auth = s.manager.basicAuth;
+    const flood = Array.from({ length: 400 }, (_, i) => from(s.port, "127.0.0.2", basic("prometheus", `wrong-${i}`)));
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the flood is in
+    let comparisonsBeforeValid = -1;
+    const valid = from(s.port, "127.0.0.3", basic("prometheus", OLD_PASSWORD)).then((status) => {
+      comparisonsBeforeValid = auth.comparisons;
+      return status;
+    });
+    expect(await valid).toBe(200);
+    const statuses = await Promise.all(flood);
+    // The flood spent a couple of comparisons at a time and ten per minute at most, not 400.
+    expect(comparisonsBeforeValid).toBeLessThanOrEqual(CLIENT_LIMITS.failures + 1);
+    expect(auth.comparisons).toBeLessThanOrEqual(CLIENT_LIMITS.failures + 1);
+    expect(statuses.filter((code) => code === 401).length).toBeLessThanOrEqual(CLIENT_LIMITS.failures);
+    expect(statuses.filter((code) => code === 429).length).toBeGreaterThanOrEqual(400 - CLIENT_LIMITS.failures);
+    // The address that flooded is refused without a comparison until its window passes; a
+    // login it already proved (cached) costs no comparison and still works.
+    const guesses: number[] = [];
+    for (let i = 0; i <= CLIENT_LIMITS.failures; i++) guesses.push(await from(s.port, "127.0.0.2", basic("prometheus", `guess-${i}`)));
+    expect(guesses.at(-1)).toBe(429);
+    expect(auth.comparisons).toBeLessThanOrEqual(CLIENT_LIMITS.failures + 1); // ten failures, one valid login
+    const spent = auth.comparisons;
+    expect(await from(s.port, "127.0.0.2", basic("prometheus", OLD_PASSWORD))).toBe(200);
+    expect(auth.comparisons).toBe(spent);
+  }, 60_000);
 });
 
 describe("reloading without a restart", () => {

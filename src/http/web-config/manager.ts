@@ -124,9 +124,12 @@ export class WebConfigManager extends EventEmitter {
     if (!useBasicAuth) return;
     app.addHook("onRequest", async (request: FastifyRequest, reply: FastifyReply) => {
       if (!this.basicAuth.enabled) return;
-      const result = await this.basicAuth.verify(request.headers.authorization);
+      const result = await this.basicAuth.verify(request.headers.authorization, request.ip);
       if (result.ok) return;
-      request.log.warn({ reason: result.reason, client: request.ip, url: request.url }, "basic auth refused");
+      this.refusals.warn({ reason: result.reason, client: request.ip, url: request.url }, "basic auth refused");
+      if (result.limited) {
+        return reply.code(429).header("Retry-After", "60").send({ error: `too many requests: ${result.reason}` });
+      }
       return reply.code(401).header("WWW-Authenticate", BASIC_REALM).send({ error: `unauthorized: ${result.reason}` });
     });
   }
@@ -177,6 +180,7 @@ export class WebConfigManager extends EventEmitter {
 
   close(): void {
     this.closed = true;
+    this.basicAuth.close();
     clearTimeout(this.timer);
     for (const watcher of this.watchers) watcher.close();
     this.watchers = [];
