@@ -1,7 +1,12 @@
 import type { ClassifiedInventory } from "../inventory/classify.js";
 
 export interface Rendered {
-  body: string;
+  /**
+   * A Buffer, not a string: Node prepends the headers to a string body
+   * (one copy per response) but writes a Buffer as it is, so every
+   * connection sends the same bytes.
+   */
+  body: Buffer;
   contentType: string;
 }
 
@@ -14,12 +19,16 @@ export interface Rendered {
 export class RenderOnce {
   private readonly bodies = new WeakMap<ClassifiedInventory, Map<string, Promise<Rendered>>>();
 
-  get(classified: ClassifiedInventory, format: string, render: () => Promise<Rendered>): Promise<Rendered> {
+  get(
+    classified: ClassifiedInventory,
+    format: string,
+    render: () => Promise<{ body: string; contentType: string }>,
+  ): Promise<Rendered> {
     let byFormat = this.bodies.get(classified);
     if (!byFormat) this.bodies.set(classified, (byFormat = new Map()));
     let rendered = byFormat.get(format);
     if (!rendered) {
-      rendered = render();
+      rendered = render().then(({ body, contentType }) => ({ body: Buffer.from(body), contentType }));
       byFormat.set(format, rendered);
     }
     return rendered;
