@@ -33,7 +33,7 @@ grep -E '^(cancelled|complete)' "$log" || true
 
 # Leases count as stale at once here, so the demo shows orphaned bytes right away;
 # the defaults (1h / 10m) are what a real host wants.
-export ADMIN_TOKEN=demo-token
+export ADMIN_TOKEN=demo-admin-token-0001
 node dist/src/cli/main.js serve \
   --containerd.address="$socket" \
   --web.listen-address=127.0.0.1:9977 \
@@ -48,8 +48,8 @@ The exporter is up on http://127.0.0.1:9977 (Ctrl-C stops the demo). Try:
   curl -s http://127.0.0.1:9977/metrics | grep -E '^containerd_(reclaimable|leases|ingest_bytes|snapshot_bytes)'
   curl -s http://127.0.0.1:9977/api/v1/inventory
   node dist/src/cli/main.js df --containerd.address=$socket --lease.stale-after=0s
-  curl -s -X POST -H 'Authorization: Bearer demo-token' 'http://127.0.0.1:9977/admin/prune?dryRun=true'
-  curl -s -X POST -H 'Authorization: Bearer demo-token' -H 'Content-Type: application/json' -d '{}' http://127.0.0.1:9977/admin/prune
+  curl -s -X POST -H 'Authorization: Bearer demo-admin-token-0001' 'http://127.0.0.1:9977/admin/prune?dryRun=true'
+  curl -s -X POST -H 'Authorization: Bearer demo-admin-token-0001' -H 'Content-Type: application/json' -d '{}' http://127.0.0.1:9977/admin/prune
   ctr --address $socket -n demo leases ls
 
 TXT

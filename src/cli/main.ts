@@ -40,7 +40,7 @@ async function oneShot(command: "inventory" | "df" | "prune", flags: Flags, conf
     });
     if (flags.boolean("json")) json(report);
     else print(renderPruneReport(report));
-    return 0;
+    return report.bytes.measurementError === undefined ? 0 : 1;
   } finally {
     runtime.close();
   }

@@ -21,6 +21,10 @@ export function renderPruneReport(report: PruneReport): string {
       `Reclaimed (measured): ${humanBytes(r.total)} (content ${humanBytes(r.content)}, snapshots ${humanBytes(r.snapshot)}, ingests ${humanBytes(r.ingest)})`,
     );
   }
+  if (report.bytes.drift && report.bytes.drift.total !== 0) {
+    out.push(`Store drift meanwhile (others' pulls and writes): ${report.bytes.drift.total < 0 ? "-" : "+"}${humanBytes(Math.abs(report.bytes.drift.total))}`);
+  }
+  if (report.bytes.measurementError) out.push(`Reclaimed: not measured: ${report.bytes.measurementError}`);
   out.push(`Took ${report.timings.totalSeconds.toFixed(1)}s.`);
   return `${out.join("\n")}\n`;
 }

@@ -1,19 +1,25 @@
 import type { FastifyInstance } from "fastify";
 import { type Config, splitListenAddress } from "../config/config.js";
+import { AdminToken } from "../http/admin-token.js";
 import { buildApp } from "../http/app.js";
 import { WebConfigManager } from "../http/web-config/manager.js";
 import { packageVersion } from "../util/package.js";
 import { createLogger } from "./logger.js";
 import { createRuntime } from "./runtime.js";
 
-/** Serves until SIGTERM or SIGINT, then closes the listeners and the gRPC channel. */
+/** How long a stop waits for a prune's call in flight to end (and its audit line to be written). */
+const PRUNE_STOP_GRACE_MS = 5000;
+
+/** Serves until SIGTERM or SIGINT, then closes the listeners and the gRPC channel; SIGHUP reloads. */
 export async function serve(config: Config): Promise<void> {
   const version = packageVersion();
   const log = createLogger(config.logLevel);
   // Read before anything listens: a bad file stops the start with a message naming it.
   const webConfig = config.webConfigFile ? new WebConfigManager(config.webConfigFile, { log }) : undefined;
   const runtime = createRuntime(config, log);
-  const deps = { config, version, source: runtime.source, metrics: runtime.metrics, pruner: runtime.pruner };
+  const adminToken = new AdminToken(config.adminToken, config.adminTokenFile, log);
+  adminToken.checkMode();
+  const deps = { config, version, source: runtime.source, metrics: runtime.metrics, pruner: runtime.pruner, adminToken };
   const separateAdmin = config.adminListenAddress !== "";
   const shared = { logger: log, ...(webConfig ? { webConfig } : {}) };
   const apps: FastifyInstance[] = [];
@@ -36,21 +42,30 @@ export async function serve(config: Config): Promise<void> {
     runtime.close();
     throw error;
   }
-  // Certificates and users change without a restart: on file change, or on SIGHUP.
-  if (webConfig) {
-    webConfig.watch();
-    process.on("SIGHUP", () => void webConfig.reload());
-  }
+  // Certificates, users and the admin token change without a restart: on file change, or on
+  // SIGHUP. SIGHUP is handled in every configuration (Node's default would end the process) and
+  // never touches a prune in progress.
+  webConfig?.watch();
+  adminToken.watch();
+  process.on("SIGHUP", () => {
+    const reloaded = [
+      ...(webConfig ? [`web config ${webConfig.reload() ? "reloaded" : "kept (reload failed)"}`] : []),
+      ...(config.adminTokenFile ? [`admin token ${adminToken.reload() ? "reloaded" : "kept (reload failed)"}`] : []),
+    ];
+    log.info({ signal: "SIGHUP" }, `SIGHUP received: ${reloaded.length ? reloaded.join(", ") : "nothing to reload (no --web.config.file, no --admin.token-file)"}`);
+  });
 
   let closing = false;
   const shutdown = async (signal: string) => {
     if (closing) return;
     closing = true;
     log.info(`${signal} received, shutting down`);
-    // A prune in progress stops between two containerd calls: each lease delete is atomic.
-    runtime.pruner.abort();
-    setTimeout(() => process.exit(1), 8000).unref();
+    setTimeout(() => process.exit(1), PRUNE_STOP_GRACE_MS + 3000).unref();
+    // A prune in progress stops between two containerd calls (each lease delete is atomic), after
+    // the call in flight has ended and its audit line is written.
+    await runtime.pruner.stop(PRUNE_STOP_GRACE_MS);
     webConfig?.close();
+    adminToken.close();
     await Promise.allSettled(apps.map((app) => app.close()));
     runtime.close();
     process.exit(0);

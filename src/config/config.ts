@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { adminTokenProblem } from "../http/admin-token.js";
 import type { Policy } from "../inventory/states.js";
 import { FlagError, type Flags } from "./flags.js";
 
@@ -15,6 +16,8 @@ export interface Config {
   scrapeTimeoutOffsetMs: number;
   /** undefined: admin routes are off. */
   adminToken: string | undefined;
+  /** Where adminToken was read from ("" for ADMIN_TOKEN or none), to re-read it. */
+  adminTokenFile: string;
   adminListenAddress: string;
   pruneConfirmWindowMs: number;
   logLevel: string;
@@ -35,6 +38,8 @@ export function readAdminToken(tokenFile: string, env: NodeJS.ProcessEnv): strin
   } else if (env.ADMIN_TOKEN) {
     token = env.ADMIN_TOKEN.trim();
   }
+  const problem = token ? adminTokenProblem(token) : undefined;
+  if (problem) throw new FlagError(`${tokenFile !== "" ? `--admin.token-file ${tokenFile}` : "ADMIN_TOKEN"}: ${problem}`);
   return token || undefined;
 }
 
@@ -58,6 +63,7 @@ export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv): Config {
     scrapeTimeoutMs: flags.durationMs("scrape.timeout"),
     scrapeTimeoutOffsetMs: flags.durationMs("scrape.timeout-offset"),
     adminToken: readAdminToken(flags.string("admin.token-file"), env),
+    adminTokenFile: flags.string("admin.token-file"),
     adminListenAddress: flags.string("admin.listen-address"),
     pruneConfirmWindowMs: flags.durationMs("prune.confirm-window"),
     logLevel,

@@ -2,8 +2,10 @@ import helmet from "@fastify/helmet";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Config } from "../config/config.js";
 import type { InventorySource } from "../inventory/source.js";
+import type { AdminToken } from "./admin-token.js";
 import type { ExporterMetrics } from "../metrics/exporter-metrics.js";
 import type { Pruner } from "../prune/pruner.js";
+import { limitConnections, serverOptions } from "./connection-limits.js";
 import { formatValidationErrors } from "./errors.js";
 import { adminRoutes } from "./routes/admin.js";
 import { healthRoutes } from "./routes/health.js";
@@ -18,6 +20,8 @@ export interface AppDeps {
   metrics: ExporterMetrics;
   pruner: Pruner;
   version: string;
+  /** The admin token in force, re-read from --admin.token-file; config.adminToken, fixed, when absent. */
+  adminToken?: AdminToken;
 }
 
 export interface BuildOptions {
@@ -40,12 +44,13 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}): Promi
   const https = options.https ?? options.webConfig?.httpsOptions() ?? null;
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
-    ...(https ? { https } : {}),
+    ...serverOptions(https),
     // Unknown fields are errors, not silently dropped; "yes" is not a boolean.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     schemaErrorFormatter: formatValidationErrors,
     return503OnClosing: true,
   });
+  limitConnections(app, options.logger ?? app.log);
   // Every error answers { error: "what went wrong" }, like the routes' own refusals.
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
     const status = error.statusCode ?? 500;

@@ -16,6 +16,8 @@ interface Observed {
   resources: Map<string, LeaseResource[]>;
   /** By namespace + resource type + id, for active snapshots. */
   usage: Map<string, number>;
+  /** By namespace + lease id: creation time and labels, so that a lease re-created under the same id is not taken for the old one. */
+  identity: Map<string, string>;
 }
 
 const key = (...parts: string[]) => parts.join("\u0000");
@@ -24,6 +26,8 @@ export const leaseKey = (c: { namespace: string; id: string }) => key("lease", c
 export const ingestKey = (c: { namespace: string; ref: string }) => key("ingest", c.namespace, c.ref);
 
 const ingestState = (i: { offset: number; updatedAt: number }) => `${i.offset}@${i.updatedAt}`;
+const leaseIdentity = (l: { createdAt: number; labels: Record<string, string> }) =>
+  JSON.stringify([l.createdAt, Object.entries(l.labels).sort(([a], [b]) => a.localeCompare(b))]);
 
 function sorted(resources: LeaseResource[]): LeaseResource[] {
   return [...resources].sort((a, b) => key(a.type, a.id).localeCompare(key(b.type, b.id)));
@@ -31,24 +35,29 @@ function sorted(resources: LeaseResource[]): LeaseResource[] {
 
 function fingerprint(lease: LeaseCandidate, observed: Observed): string | undefined {
   const resources = observed.resources.get(key(lease.namespace, lease.id));
-  if (resources === undefined) return undefined;
-  return JSON.stringify(
-    resources.map((r) => [
+  const identity = observed.identity.get(key(lease.namespace, lease.id));
+  if (resources === undefined || identity === undefined) return undefined;
+  return JSON.stringify([
+    identity,
+    ...resources.map((r) => [
       r.type,
       r.id,
       r.type === "ingests"
         ? observed.ingests.get(key(lease.namespace, r.id))
         : observed.usage.get(key(lease.namespace, r.type, r.id)),
     ]),
-  );
+  ]);
 }
 
 /** The "before" picture is what the classified inventory already saw, at no extra cost. */
 function observedIn(classified: ClassifiedInventory): Observed {
-  const observed: Observed = { ingests: new Map(), resources: new Map(), usage: new Map() };
+  const observed: Observed = { ingests: new Map(), resources: new Map(), usage: new Map(), identity: new Map() };
   for (const ns of classified.namespaces) {
     for (const i of ns.ingests) observed.ingests.set(key(ns.name, i.ref), ingestState(i));
-    for (const l of ns.leases) observed.resources.set(key(ns.name, l.id), sorted(l.resources));
+    for (const l of ns.leases) {
+      observed.resources.set(key(ns.name, l.id), sorted(l.resources));
+      observed.identity.set(key(ns.name, l.id), leaseIdentity(l));
+    }
     for (const s of ns.snapshots) {
       if (s.kind === "active") observed.usage.set(key(ns.name, `snapshots/${s.snapshotter}`, s.name), s.usage?.size ?? -1);
     }
@@ -64,11 +73,16 @@ async function observeNow(
   ingests: IngestCandidate[],
   deadline: number,
 ): Promise<Observed> {
-  const observed: Observed = { ingests: new Map(), resources: new Map(), usage: new Map() };
+  const observed: Observed = { ingests: new Map(), resources: new Map(), usage: new Map(), identity: new Map() };
   const namespaces = new Set([...leases.map((l) => l.namespace), ...ingests.map((i) => i.namespace)]);
   const readIngests = [...namespaces].map(async (ns) => {
     for (const i of await client.listIngests(ns, { deadline })) observed.ingests.set(key(ns, i.ref), ingestState(i));
   });
+  const leaseNamespaces = new Set(leases.map((l) => l.namespace));
+  const readIdentities = (ns: string) =>
+    client.listLeases(ns, { deadline }).then((listed) => {
+      for (const l of listed) observed.identity.set(key(ns, l.id), leaseIdentity(l));
+    });
   const readLeases = leases.map(async (lease) => {
     const resources = await ifFound(client.listLeaseResources(lease.namespace, lease.id, { deadline }));
     if (resources === undefined) return;
@@ -82,7 +96,9 @@ async function observeNow(
       }),
     );
   });
+  // Identities are listed after the resources: a lease replaced between the two reads still differs.
   await Promise.all([...readIngests, ...readLeases]);
+  await Promise.all([...leaseNamespaces].map(readIdentities));
   return observed;
 }
 
@@ -113,7 +129,9 @@ export async function confirmIdle(
   const result: GuardResult = { moved: new Set(), gone: new Set() };
   for (const lease of leases) {
     const now = fingerprint(lease, after);
-    if (now === undefined) result.gone.add(leaseKey(lease));
+    const id = key(lease.namespace, lease.id);
+    // Re-created under the same id (other creation time or labels): the lease the plan chose is gone.
+    if (now === undefined || after.identity.get(id) !== before.identity.get(id)) result.gone.add(leaseKey(lease));
     else if (now !== fingerprint(lease, before)) result.moved.add(leaseKey(lease));
   }
   for (const ingest of ingests) {

@@ -1,12 +1,13 @@
 import { randomBytes } from "node:crypto";
 import type { FastifyBaseLogger } from "fastify";
 import type { ContainerdClient } from "../containerd/client.js";
-import { ifFound } from "../containerd/errors.js";
 import type { ByResource, ClassifiedInventory } from "../inventory/classify.js";
 import type { InventorySource } from "../inventory/source.js";
-import { LABEL, type Policy, STORE_RESOURCES } from "../inventory/states.js";
+import { LABEL, type Policy } from "../inventory/states.js";
 import type { ExporterMetrics } from "../metrics/exporter-metrics.js";
+import { type AuditAction, AuditLog, type AuditOutcome, type AuditTarget, outcomeOf } from "./audit.js";
 import { confirmIdle, ingestKey, leaseKey } from "./guard.js";
+import { type Bytes, measure, withTotal } from "./measure.js";
 import { type IngestCandidate, type LeaseCandidate, planPrune, predictedBy, type SkipReason } from "./plan.js";
 
 export interface PruneRequest {
@@ -35,12 +36,16 @@ export interface PruneReport {
   bytes: {
     /** Store bytes before, as measured. */
     before: ByResource;
-    /** Store bytes after, measured again; absent on a dry run. */
+    /** Store bytes after, measured again; absent on a dry run and when the measurement failed. */
     after?: ByResource;
-    /** before − after; absent on a dry run. */
-    reclaimed?: ByResource & { total: number };
+    /** Bytes of the objects present before and gone after (digest, snapshot key, ingest ref); never negative. */
+    reclaimed?: Bytes;
+    /** after − (before − reclaimed): what others added to the store (pulls) while the prune ran. */
+    drift?: Bytes;
     /** What the classification said a prune would free. */
-    predicted: ByResource & { total: number };
+    predicted: Bytes;
+    /** Why the store could not be measured after the prune; the deletions in the report happened all the same. */
+    measurementError?: string;
   };
 }
 
@@ -50,18 +55,19 @@ export class PruneBusyError extends Error {
   }
 }
 
-/** False when containerd says the object is already gone. */
-async function stillThere(call: Promise<void>): Promise<boolean> {
-  return (await ifFound(call.then(() => true))) === true;
-}
+/** A delete whose outcome is not "deleted" or "gone": the prune stops there. */
+export class PruneCallError extends Error {}
+
+/** How long a prune keeps re-reading containerd to learn what became of a delete that timed out. */
+const SETTLE_MS = 30_000;
+
+const noun = (action: AuditAction) => (action === "lease-delete" ? "lease" : "ingest");
 
 function moveToSkipped<T extends { reason?: SkipReason }>(from: T[], to: T[], item: T): void {
   from.splice(from.indexOf(item), 1);
   to.push({ ...item, reason: "gone" });
 }
 
-const total = (bytes: ByResource) => STORE_RESOURCES.reduce((sum, r) => sum + bytes[r], 0);
-const withTotal = (bytes: ByResource) => ({ ...bytes, total: total(bytes) });
 const seconds = (from: number) => Math.round(performance.now() - from) / 1000;
 
 /**
@@ -72,6 +78,8 @@ const seconds = (from: number) => Math.round(performance.now() - from) / 1000;
 export class Pruner {
   private busy = false;
   private controller: AbortController | undefined;
+  private audit: AuditLog | undefined;
+  private finished: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly client: ContainerdClient,
@@ -90,10 +98,33 @@ export class Pruner {
     this.controller?.abort(new Error("the exporter is shutting down; the prune stopped before its next step"));
   }
 
-  async run(request: PruneRequest): Promise<PruneReport> {
-    if (this.busy) throw new PruneBusyError();
+  /**
+   * abort(), then waits up to `graceMs` for the call in flight to end and its
+   * outcome to be logged. Past that, the call's audit line says its outcome is
+   * unknown, so a stop never leaves an intent without its outcome.
+   */
+  async stop(graceMs: number): Promise<void> {
+    this.abort();
+    if (!this.busy) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<true>((resolve) => (timer = setTimeout(() => resolve(true), graceMs)));
+    const late = await Promise.race([this.finished.then(() => false, () => false), timedOut]);
+    clearTimeout(timer);
+    const pending = this.audit?.pending;
+    if (late && pending) this.audit?.outcome(pending, "unknown: the exporter stopped before containerd answered");
+  }
+
+  run(request: PruneRequest): Promise<PruneReport> {
+    if (this.busy) return Promise.reject(new PruneBusyError());
+    const running = this.runOnce(request);
+    this.finished = running;
+    return running;
+  }
+
+  private async runOnce(request: PruneRequest): Promise<PruneReport> {
     this.busy = true;
     this.controller = new AbortController();
+    this.audit = new AuditLog(this.log, request.client);
     try {
       const report = await this.prune(request, this.controller.signal);
       this.record(report);
@@ -156,13 +187,9 @@ export class Pruner {
       signal?.throwIfAborted();
       await this.apply(classified, report, request.client, signal);
       report.timings.deleteSeconds = seconds(deleteStart);
-      const after = (await this.freshClassification(request.policy)).store;
-      report.bytes.after = after;
-      report.bytes.reclaimed = withTotal({
-        content: classified.store.content - after.content,
-        snapshot: classified.store.snapshot - after.snapshot,
-        ingest: classified.store.ingest - after.ingest,
-      });
+      const measured = measure(classified, await this.freshClassification(request.policy));
+      if (measured.ok) Object.assign(report.bytes, { after: measured.after, reclaimed: measured.reclaimed, drift: measured.drift });
+      else report.bytes.measurementError = `the store could not be measured after the prune: ${measured.error}`;
     }
     report.timings.totalSeconds = seconds(started);
     return report;
@@ -186,23 +213,24 @@ export class Pruner {
     // Over copies: an object already gone moves from the report's done list to its skipped list.
     for (const ingest of [...report.ingests.aborted]) {
       signal?.throwIfAborted();
-      if (!(await stillThere(this.client.abortIngest(ingest.namespace, ingest.ref)))) {
-        moveToSkipped(report.ingests.aborted, report.ingests.skipped, ingest);
-        continue;
-      }
-      this.log.info({ audit: "ingest-aborted", namespace: ingest.namespace, ref: ingest.ref, bytes: ingest.bytes, client }, "prune aborted an ingest");
+      const target: AuditTarget = { action: "ingest-abort", namespace: ingest.namespace, id: ingest.ref, bytes: ingest.bytes };
+      const done = await this.call(target, client, () => this.client.abortIngest(ingest.namespace, ingest.ref));
+      if (!done) moveToSkipped(report.ingests.aborted, report.ingests.skipped, ingest);
     }
     const toDelete = [...report.leases.deleted];
     let collected = false;
     for (const [index, lease] of toDelete.entries()) {
       signal?.throwIfAborted();
       const sync = index === toDelete.length - 1;
-      if (!(await stillThere(this.client.deleteLease(lease.namespace, lease.id, sync, sync ? { timeoutMs: 120_000 } : {})))) {
+      const target: AuditTarget = { action: "lease-delete", namespace: lease.namespace, id: lease.id, bytes: lease.bytes ?? 0 };
+      const done = await this.call(target, client, () =>
+        this.client.deleteLease(lease.namespace, lease.id, sync, sync ? { timeoutMs: 120_000 } : {}),
+      );
+      if (!done) {
         moveToSkipped(report.leases.deleted, report.leases.skipped, lease);
         continue;
       }
       collected ||= sync;
-      this.log.info({ audit: "lease-deleted", namespace: lease.namespace, lease: lease.id, bytes: lease.bytes, client }, "prune deleted a lease");
     }
     // The store is measured again only after a full collection: force one when no synchronous
     // delete ran it (nothing deleted, or the last lease was already gone) and something waits for it.
@@ -216,6 +244,63 @@ export class Pruner {
     }
   }
 
+  /**
+   * One delete call between its two audit lines. True when containerd deleted
+   * it, false when it was already gone; throws (after logging the outcome)
+   * when it failed or its outcome is unknown. An unknown outcome (a timeout:
+   * containerd may carry the call out later) is settled by re-reading first.
+   */
+  private async call(target: AuditTarget, client: string, remove: () => Promise<void>): Promise<boolean> {
+    const audit = this.audit ?? new AuditLog(this.log, client);
+    audit.intent(target);
+    let outcome: AuditOutcome;
+    let failure: unknown;
+    try {
+      await remove();
+      outcome = "deleted";
+    } catch (error) {
+      failure = error;
+      outcome = outcomeOf(error);
+    }
+    if (outcome.startsWith("unknown:")) {
+      const settled = await this.settle(target);
+      if (settled) {
+        audit.outcome(target, settled, `settled by re-reading containerd after: ${outcome}`);
+        const word = settled === "deleted" ? "was deleted" : "was not deleted";
+        throw new PruneCallError(`${(failure as Error).message}; re-reading containerd shows the ${noun(target.action)} ${word}`);
+      }
+    }
+    audit.outcome(target, outcome);
+    if (outcome === "deleted") return true;
+    if (outcome === "gone") return false;
+    throw failure;
+  }
+
+  /** Whether the object is still there, by reading containerd until two reads half a second apart agree. */
+  private async settle(target: AuditTarget): Promise<"deleted" | "not-deleted" | undefined> {
+    const until = Date.now() + SETTLE_MS;
+    let last: boolean | undefined;
+    while (Date.now() < until) {
+      try {
+        const present = await this.present(target, until);
+        if (present === last) return present ? "not-deleted" : "deleted";
+        last = present;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      } catch {
+        last = undefined;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
+    return undefined;
+  }
+
+  private async present(target: AuditTarget, deadline: number): Promise<boolean> {
+    if (target.action === "lease-delete") {
+      return (await this.client.listLeases(target.namespace, { deadline })).some((l) => l.id === target.id);
+    }
+    return (await this.client.listIngests(target.namespace, { deadline })).some((i) => i.ref === target.id);
+  }
+
   /** containerd has no "run GC" call: deleting a throwaway lease with sync=true is the way `ctr content prune` does it. */
   private async forceGc(namespace: string): Promise<void> {
     const id = `containerd-orphan-exporter-gc-${randomBytes(4).toString("hex")}`;
@@ -224,15 +309,20 @@ export class Pruner {
     await this.client.deleteLease(namespace, id, true, { timeoutMs: 120_000 });
   }
 
+  /** What was deleted is counted either way; bytes only when measured, and a failed measurement is a failed run. */
   private record(report: PruneReport): void {
     if (report.dryRun) {
       this.metrics.pruneRuns.inc({ result: "dry_run" });
       return;
     }
-    this.metrics.pruneRuns.inc({ result: "success" });
     this.metrics.pruneLeasesDeleted.inc(report.leases.deleted.length);
     this.metrics.pruneIngestsAborted.inc(report.ingests.aborted.length);
-    this.metrics.pruneReclaimedBytes.inc(Math.max(0, report.bytes.reclaimed?.total ?? 0));
+    if (report.bytes.measurementError !== undefined) {
+      this.metrics.pruneRuns.inc({ result: "failure" });
+      return;
+    }
+    this.metrics.pruneRuns.inc({ result: "success" });
+    this.metrics.pruneReclaimedBytes.inc(report.bytes.reclaimed?.total ?? 0);
     this.metrics.lastPruneSuccess = Date.now() / 1000;
   }
 }

@@ -23,3 +23,34 @@ export function policyWith(defaults: Policy, overrides: { leaseStaleAfter?: stri
     ingestIdleAfterMs: read("ingestIdleAfter", overrides.ingestIdleAfter, defaults.ingestIdleAfterMs),
   };
 }
+
+/** The fields of POST /admin/prune that could be read two ways. */
+export interface PruneFields {
+  dryRun?: boolean;
+  namespaces?: string[];
+  leases?: string[];
+}
+
+/**
+ * Refuses requests a person could read as something other than what the
+ * server would do. A dryRun given in both the query string and the body must
+ * agree; an empty list of namespaces or leases would mean "all of them" to
+ * the plan, which is the opposite of what an empty list says. Returns the
+ * dryRun the request means.
+ */
+export function resolveDryRun(body: PruneFields, query: { dryRun?: "true" | "false" }): boolean {
+  const fromQuery = query.dryRun === undefined ? undefined : query.dryRun === "true";
+  if (fromQuery !== undefined && body.dryRun !== undefined && fromQuery !== body.dryRun) {
+    throw new PruneRequestError(
+      `dryRun: the query string says ${fromQuery} and the body says ${body.dryRun}; give it once, in the body`,
+    );
+  }
+  for (const field of ["namespaces", "leases"] as const) {
+    if (body[field]?.length === 0) {
+      throw new PruneRequestError(
+        `${field}: an empty list is ambiguous (it would mean every ${field === "namespaces" ? "namespace" : "stale lease"}); leave the field out instead`,
+      );
+    }
+  }
+  return body.dryRun ?? fromQuery ?? false;
+}

@@ -48,9 +48,9 @@ describe("flags", () => {
   it("reads the admin token from a file or ADMIN_TOKEN, never from argv", () => {
     const dir = mkdtempSync(join(tmpdir(), "flags-"));
     const file = join(dir, "token");
-    writeFileSync(file, "s3cret\n");
-    expect(configOf([`--admin.token-file=${file}`]).adminToken).toBe("s3cret");
-    expect(configOf([], { ADMIN_TOKEN: "from-env" }).adminToken).toBe("from-env");
+    writeFileSync(file, "s3cret-from-a-file\n");
+    expect(configOf([`--admin.token-file=${file}`]).adminToken).toBe("s3cret-from-a-file");
+    expect(configOf([], { ADMIN_TOKEN: "from-the-environment" }).adminToken).toBe("from-the-environment");
     expect(() => configOf(["--admin.token-file=/nonexistent/token"])).toThrow(/cannot read/);
     expect(FLAGS.some((f) => f.name === "admin.token")).toBe(false);
   });

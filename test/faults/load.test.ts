@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { MAX_CONCURRENT_READS } from "../../src/inventory/source.js";
 import { FakeContainerd } from "../support/fake-containerd.js";
 import type { TestApp } from "../support/app.js";
 import { parseExposition, sample } from "../support/exposition.js";
@@ -29,6 +30,34 @@ describe("coalescing", () => {
     expect(fake.count("Leases/List")).toBe(5); // one per namespace, not ten
     for (const answer of answers) expect(leasesOf(parseExposition(answer.body), "ns-3")).toEqual(SAMPLE_LEASES);
   });
+
+  it("renders one body for scrapes that shared a read", async () => {
+    fake.reset();
+    fake.setDelay("Namespaces/List", 200);
+    const render = vi.spyOn(t.runtime.metrics, "render");
+    const answers = await Promise.all(Array.from({ length: 10 }, () => t.app.inject({ url: "/metrics" })));
+    expect(render.mock.calls.length).toBe(1);
+    expect(new Set(answers.map((a) => a.body)).size).toBe(1);
+    render.mockRestore();
+  });
+
+  it("caps reads of containerd at two, whatever scrape timeouts the scrapers send", async () => {
+    fake.reset();
+    fake.setDelay("Leases/List", 100);
+    // Each scrape's budget a little shorter than the one before: none can join an earlier read.
+    const scrapes: Promise<{ statusCode: number }>[] = [];
+    for (let i = 0; i < 300; i++) {
+      scrapes.push(t.app.inject({ url: "/metrics", headers: { "x-prometheus-scrape-timeout-seconds": String(10 - i * 0.01) } }));
+      if (i % 20 === 19) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const normal = t.app.inject({ url: "/metrics" });
+    const answers = await Promise.all(scrapes);
+    expect(answers.every((a) => a.statusCode === 200)).toBe(true);
+    expect((await normal).statusCode).toBe(200);
+    expect(fake.maxInFlight.get("Namespaces/List") ?? 0).toBeLessThanOrEqual(MAX_CONCURRENT_READS);
+    expect(fake.maxInFlight.get("Leases/List") ?? 0).toBeLessThanOrEqual(MAX_CONCURRENT_READS * 5); // 5 namespaces a read
+    expect(fake.count("Namespaces/List")).toBeLessThan(60);
+  }, 60_000);
 
   it("reads again for the next scrape: no caching of values that change", async () => {
     fake.reset();

@@ -12,7 +12,7 @@ import { startTestApp } from "../support/app.js";
 
 // A prune interrupted by SIGTERM: the process leaves within 10 s, no lease is half handled, and
 // the next exporter sees the truth and prunes normally.
-const TOKEN = "sigterm-token";
+const TOKEN = "sigterm-prune-token";
 const ROOT = new URL("../..", import.meta.url).pathname;
 let lab: Lab;
 let exporter: ChildProcess | undefined;

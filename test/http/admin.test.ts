@@ -62,6 +62,34 @@ describe("admin routes with a token", () => {
     expect(res.json().error).toMatch(message);
   });
 
+  // Bodies a person reads as safe (a dry run, a narrow prune) that the defaults would turn into a
+  // real prune of everything: each refused before containerd is asked anything.
+  it.each([
+    ["a query string and a body that disagree", "/admin/prune?dryRun=true", '{"dryRun":false}', /query string says true and the body says false/],
+    ["a repeated key", "/admin/prune", '{"dryRun":true,"dryRun":false}', /body\.dryRun: the key appears more than once/],
+    ["a repeated key spelt with an escape", "/admin/prune", '{"dryRun":true,"dry\\u0052un":false}', /body\.dryRun: the key appears more than once/],
+    ["a repeated nested key", "/admin/prune", '{"namespaces":["a"],"leases":["b"],"leases":["c"]}', /body\.leases: the key appears more than once/],
+    ["null", "/admin/prune", "null", /must be a JSON object .* not null/],
+    ["an array", "/admin/prune", "[]", /must be a JSON object .* not an array/],
+    ["an empty body with a JSON content-type", "/admin/prune", "", /body is empty/],
+    ["an empty namespace list", "/admin/prune", '{"namespaces":[]}', /namespaces: an empty list is ambiguous/],
+    ["an empty lease list", "/admin/prune", '{"leases":[]}', /leases: an empty list is ambiguous/],
+  ])("refuses %s with 400 naming the problem", async (_name, url, payload, message) => {
+    const res = await t.app.inject({ method: "POST", url, headers: { ...auth, "content-type": "application/json" }, payload });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error).toMatch(message);
+  });
+
+  it("accepts a query string and a body that agree", async () => {
+    const res = await t.app.inject({
+      method: "POST",
+      url: "/admin/prune?dryRun=true",
+      headers: { ...auth, "content-type": "application/json" },
+      payload: '{"dryRun":true}',
+    });
+    expect(res.statusCode).toBe(502); // validated and run: only containerd is missing
+  });
+
   it("refuses a body over the limit with 413", async () => {
     const res = await post(auth, { leases: Array.from({ length: 2000 }, (_, i) => `lease-${i}-${"x".repeat(10)}`) });
     expect(res.statusCode).toBe(413);

@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import type { TLSSocket } from "node:tls";
+import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import bcrypt from "bcryptjs";
 import type { FastifyInstance } from "fastify";
 import { pino } from "pino";
@@ -15,7 +15,7 @@ import { createRuntime, type Runtime } from "../../src/cli/runtime.js";
 import { loadConfig } from "../../src/config/config.js";
 import { Flags, parseArgs } from "../../src/config/flags.js";
 import { buildApp } from "../../src/http/app.js";
-import { BasicAuth } from "../../src/http/web-config/basic-auth.js";
+import { BasicAuth, CLIENT_LIMITS } from "../../src/http/web-config/basic-auth.js";
 import { loadWebConfig, parseWebConfig, WebConfigError } from "../../src/http/web-config/file.js";
 import { type ReloadEvent, WebConfigManager } from "../../src/http/web-config/manager.js";
 
@@ -214,7 +214,10 @@ describe("parsing the web config", () => {
     ["an unknown top-level key", "tls_config:\n  cert_file: a\n", /unknown key "tls_config"/],
     ["a typo in tls_server_config", tlsBlock("  client_auth: RequireAndVerifyClientCert\n"), /unknown key "tls_server_config.client_auth"/],
     ["an exporter-toolkit key this exporter does not implement", "http_server_config:\n  http2: false\n", /does not support/],
-    ["cipher_suites", tlsBlock("  cipher_suites: [TLS_AES_128_GCM_SHA256]\n"), /cipher_suites is an exporter-toolkit setting/],
+    ["an unknown cipher suite", tlsBlock("  cipher_suites: [TLS_RSA_WITH_AES_512_SHA]\n"), /cipher_suites: unknown cipher suite "TLS_RSA_WITH_AES_512_SHA"/],
+    ["a cipher suite OpenSSL dropped", tlsBlock("  cipher_suites: [TLS_RSA_WITH_RC4_128_SHA]\n"), /cipher_suites: cipher suite TLS_RSA_WITH_RC4_128_SHA is not available/],
+    ["an unknown curve", tlsBlock("  curve_preferences: [CurveP999]\n"), /curve_preferences: unknown curve "CurveP999"/],
+    ["cipher suites that are not a list", tlsBlock("  cipher_suites: TLS_AES_128_GCM_SHA256\n"), /cipher_suites must be a list/],
     ["a cert without a key", "tls_server_config:\n  cert_file: server.crt\n", /missing key_file/],
     ["an invalid client_auth_type", tlsBlock("  client_auth_type: Sometimes\n"), /client_auth_type: invalid "Sometimes"/],
     ["client CAs without a policy", tlsBlock("  client_ca_file: ca.crt\n"), /without a client auth policy/],
@@ -359,6 +362,9 @@ describe("client certificates", () => {
     await expect(ok(s.port)).rejects.toThrow();
     await expect(ok(s.port, rogueClient)).rejects.toThrow();
     expect(await ok(s.port, trustedClient)).toBe(200);
+    // Node refuses these in the handshake itself; the refusal is logged all the same.
+    await waitUntil(() => (s.logs().match(/TLS connection refused/g) ?? []).length >= 2);
+    expect(s.logs()).toMatch(/"reason":"[^"]*(CERTIFICATE|certificate)[^"]*".*TLS connection refused/);
   });
 
   it("RequireAnyClientCert refuses a client without a certificate but takes any certificate", async () => {
@@ -380,6 +386,115 @@ describe("client certificates", () => {
     expect(await ok(s.port)).toBe(200);
     expect(await ok(s.port, rogueClient)).toBe(200);
   });
+});
+
+/** Polls until `check` holds (a log line written by another event), for at most 5 s. */
+async function waitUntil(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
+describe("cipher suites, curves and versions", () => {
+  // An RSA certificate: the suites without forward secrecy (RSA key exchange) need one.
+  openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "rsa.key", "-out", "rsa.crt", "-days", "2",
+    "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost");
+  const rsaBlock = (extra = "") => tlsBlock(extra, "rsa.crt", "rsa.key");
+
+  /** The cipher negotiated by a TLS 1.2 (or `version`) client offering only `ciphers`, or the handshake error. */
+  const negotiate = (port: number, options: { ciphers?: string; ecdhCurve?: string; version?: "TLSv1.2" | "TLSv1.3" }) =>
+    new Promise<string>((resolve) => {
+      const socket = tlsConnect({
+        host: "127.0.0.1",
+        port,
+        ca: readFileSync(join(dir, "rsa.crt")),
+        servername: "localhost",
+        minVersion: options.version ?? "TLSv1.2",
+        maxVersion: options.version ?? "TLSv1.2",
+        ...(options.ciphers ? { ciphers: options.ciphers } : {}),
+        ...(options.ecdhCurve ? { ecdhCurve: options.ecdhCurve } : {}),
+      });
+      socket.once("secureConnect", () => {
+        resolve(socket.getCipher().name);
+        socket.destroy();
+      });
+      socket.once("error", (error: Error & { code?: string }) => resolve(`refused: ${error.code ?? error.message}`));
+    });
+
+  it("refuses the suites without forward secrecy by default, and offers the AEAD ones", async () => {
+    const s = await serveWith(writeConfig("rsa-default.yml", rsaBlock()));
+    expect(await negotiate(s.port, { ciphers: "AES128-SHA" })).toMatch(/^refused/);
+    expect(await negotiate(s.port, { ciphers: "AES256-SHA256" })).toMatch(/^refused/);
+    expect(await negotiate(s.port, { ciphers: "ECDHE-RSA-AES128-SHA" })).toMatch(/^refused/); // CBC: not in the default
+    expect(await negotiate(s.port, { ciphers: "ECDHE-RSA-AES128-GCM-SHA256" })).toBe("ECDHE-RSA-AES128-GCM-SHA256");
+    expect(await negotiate(s.port, { version: "TLSv1.3" })).toMatch(/^TLS_/);
+    await waitUntil(() => s.logs().includes("TLS connection refused"));
+    expect(s.logs()).toMatch(/NO_SHARED_CIPHER|no shared cipher/i);
+  });
+
+  it("applies cipher_suites by Go's names to TLS 1.2, and leaves TLS 1.3 on as Go does", async () => {
+    const s = await serveWith(writeConfig("rsa-suites.yml", rsaBlock("  cipher_suites:\n    - TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384\n")));
+    expect(await negotiate(s.port, { ciphers: "ECDHE-RSA-AES128-GCM-SHA256" })).toMatch(/^refused/);
+    expect(await negotiate(s.port, { ciphers: "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256" })).toBe(
+      "ECDHE-RSA-AES256-GCM-SHA384",
+    );
+    expect(await negotiate(s.port, { version: "TLSv1.3" })).toMatch(/^TLS_/);
+  });
+
+  it("applies curve_preferences", async () => {
+    const s = await serveWith(writeConfig("rsa-curves.yml", rsaBlock("  curve_preferences: [CurveP384]\n")));
+    expect(await negotiate(s.port, { ecdhCurve: "X25519" })).toMatch(/^refused/);
+    expect(await negotiate(s.port, { ecdhCurve: "P-384" })).toBe("ECDHE-RSA-AES128-GCM-SHA256");
+  });
+
+  it("applies max_version", async () => {
+    const s = await serveWith(writeConfig("rsa-max12.yml", rsaBlock("  max_version: TLS12\n")));
+    expect(await negotiate(s.port, { version: "TLSv1.3" })).toMatch(/^refused/);
+    expect(await negotiate(s.port, {})).toMatch(/^ECDHE-RSA-/);
+  });
+});
+
+describe("a flood of wrong passwords", () => {
+  /** A plain-HTTP GET from a chosen loopback address (127.0.0.0/8 is all loopback on Linux). */
+  const from = (port: number, address: string, auth: string) =>
+    new Promise<number>((resolve, reject) => {
+      const req = httpRequest(
+        { host: "127.0.0.1", port, path: "/healthz", localAddress: address, agent: false, headers: { authorization: auth } },
+        (res) => {
+          res.resume();
+          res.on("end", () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on("error", reject);
+      req.end();
+    });
+
+  it("does not queue ahead of a valid login from another address: per-address budget, 429 past it", async () => {
+    const hash = bcrypt.hashSync(OLD_PASSWORD, 8);
+    const s = await serveWith(writeConfig("flood.yml", `basic_auth_users:\n  prometheus: ${hash}\n`));
+    const auth = s.manager.basicAuth;
+    const flood = Array.from({ length: 400 }, (_, i) => from(s.port, "127.0.0.2", basic("prometheus", `wrong-${i}`)));
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the flood is in
+    let comparisonsBeforeValid = -1;
+    const valid = from(s.port, "127.0.0.3", basic("prometheus", OLD_PASSWORD)).then((status) => {
+      comparisonsBeforeValid = auth.comparisons;
+      return status;
+    });
+    expect(await valid).toBe(200);
+    const statuses = await Promise.all(flood);
+    // The flood spent a couple of comparisons at a time and ten per minute at most, not 400.
+    expect(comparisonsBeforeValid).toBeLessThanOrEqual(CLIENT_LIMITS.failures + 1);
+    expect(auth.comparisons).toBeLessThanOrEqual(CLIENT_LIMITS.failures + 1);
+    expect(statuses.filter((code) => code === 401).length).toBeLessThanOrEqual(CLIENT_LIMITS.failures);
+    expect(statuses.filter((code) => code === 429).length).toBeGreaterThanOrEqual(400 - CLIENT_LIMITS.failures);
+    // The address that flooded is refused without a comparison until its window passes; a
+    // login it already proved (cached) costs no comparison and still works.
+    const guesses: number[] = [];
+    for (let i = 0; i <= CLIENT_LIMITS.failures; i++) guesses.push(await from(s.port, "127.0.0.2", basic("prometheus", `guess-${i}`)));
+    expect(guesses.at(-1)).toBe(429);
+    expect(auth.comparisons).toBeLessThanOrEqual(CLIENT_LIMITS.failures + 1); // ten failures, one valid login
+    const spent = auth.comparisons;
+    expect(await from(s.port, "127.0.0.2", basic("prometheus", OLD_PASSWORD))).toBe(200);
+    expect(auth.comparisons).toBe(spent);
+  }, 60_000);
 });
 
 describe("reloading without a restart", () => {

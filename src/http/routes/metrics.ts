@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from "fastify";
 import type { Config } from "../../config/config.js";
 import type { AppDeps } from "../app.js";
+import { RenderOnce } from "../rendered.js";
 
 const MIN_BUDGET_MS = 100;
 
@@ -23,12 +24,16 @@ export function wantsOpenMetrics(accept: string | undefined): boolean {
 
 /** Reads containerd on every scrape: no background polling, no stale values. */
 export const metricsRoutes: FastifyPluginAsync<AppDeps> = async (app, deps) => {
+  const rendered = new RenderOnce();
   app.get(deps.config.telemetryPath, { logLevel: "warn" }, async (request, reply) => {
     const budget = scrapeBudgetMs(request.headers["x-prometheus-scrape-timeout-seconds"], deps.config);
     const classified = await deps.source.classified(Date.now() + budget);
-    const { body, contentType } = await deps.metrics.render(
-      { classified, exporterVersion: deps.version, leaseDetailLimit: deps.config.leaseDetailLimit },
-      wantsOpenMetrics(request.headers.accept),
+    const openMetrics = wantsOpenMetrics(request.headers.accept);
+    const { body, contentType } = await rendered.get(classified, openMetrics ? "openmetrics" : "text", () =>
+      deps.metrics.render(
+        { classified, exporterVersion: deps.version, leaseDetailLimit: deps.config.leaseDetailLimit },
+        openMetrics,
+      ),
     );
     return reply.type(contentType).send(body);
   });

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { createSecureContext, type SecureVersion, type TLSSocket } from "node:tls";
 import { parse as parseYaml } from "yaml";
+import { DEFAULT_CIPHER_SUITES, opensslCiphers, opensslCurves } from "./ciphers.js";
 
 /**
  * `--web.config.file`: the subset of prometheus/exporter-toolkit's web
@@ -17,6 +18,8 @@ import { parse as parseYaml } from "yaml";
  *     client_auth_type: RequireAndVerifyClientCert
  *     min_version: TLS12           # TLS10..TLS13, default TLS12
  *     max_version: TLS13
+ *     cipher_suites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]   # Go's names; TLS 1.2 and below
+ *     curve_preferences: [X25519, CurveP256]
  *   basic_auth_users:
  *     prometheus: $2y$10$...       # bcrypt hash (htpasswd -nBC 10 "" | tr -d ':\n')
  */
@@ -47,6 +50,8 @@ const TLS_KEYS = [
   "min_version",
   "max_version",
   "prefer_server_cipher_suites",
+  "cipher_suites",
+  "curve_preferences",
 ];
 /** exporter-toolkit settings this exporter does not implement: refused rather than silently ignored. */
 const UNSUPPORTED: Record<string, string> = {
@@ -55,8 +60,6 @@ const UNSUPPORTED: Record<string, string> = {
   "tls_server_config.cert": "inline certificates (tls_server_config.cert); use cert_file",
   "tls_server_config.key": "inline keys (tls_server_config.key); use key_file",
   "tls_server_config.client_ca": "inline client CAs (tls_server_config.client_ca); use client_ca_file",
-  "tls_server_config.cipher_suites": "tls_server_config.cipher_suites",
-  "tls_server_config.curve_preferences": "tls_server_config.curve_preferences",
   "tls_server_config.client_allowed_sans": "tls_server_config.client_allowed_sans",
 };
 
@@ -72,6 +75,10 @@ export interface TlsServerConfig {
   minVersion: SecureVersion;
   maxVersion: SecureVersion;
   preferServerCipherSuites: boolean;
+  /** OpenSSL's cipher list: the TLS 1.3 suites, then cipher_suites (or the default) mapped from Go's names. */
+  ciphers: string;
+  /** OpenSSL's curve list from curve_preferences; undefined: Node's default. */
+  ecdhCurve: string | undefined;
 }
 
 export interface WebConfig {
@@ -147,6 +154,13 @@ export function parseWebConfig(text: string, path: string): WebConfig {
   const clientAuth = str("client_auth_type");
   const minVersion = str("min_version");
   const maxVersion = str("max_version");
+  const list = (key: string): string[] => {
+    const value = rawTls[key] ?? [];
+    if (!Array.isArray(value) || value.some((v) => typeof v !== "string")) fail(`tls_server_config.${key} must be a list of names`);
+    return value as string[];
+  };
+  const cipherSuites = list("cipher_suites");
+  const curves = list("curve_preferences");
   const prefer = rawTls.prefer_server_cipher_suites ?? true;
   if (typeof prefer !== "boolean") fail("tls_server_config.prefer_server_cipher_suites must be true or false");
 
@@ -174,7 +188,16 @@ export function parseWebConfig(text: string, path: string): WebConfig {
     const max = version("max_version", maxVersion, "TLSv1.3");
     if (VERSION_ORDER.indexOf(min) > VERSION_ORDER.indexOf(max)) fail("tls_server_config: min_version is above max_version");
     const base = dirname(absolute);
+    const mapped = (key: string, map: () => string): string => {
+      try {
+        return map();
+      } catch (error) {
+        return fail(`tls_server_config.${key}: ${(error as Error).message}`);
+      }
+    };
     tls = {
+      ciphers: mapped("cipher_suites", () => opensslCiphers(cipherSuites.length ? cipherSuites : DEFAULT_CIPHER_SUITES)),
+      ecdhCurve: curves.length ? mapped("curve_preferences", () => opensslCurves(curves)) : undefined,
       certFile: resolve(base, certFile),
       keyFile: resolve(base, keyFile),
       clientCaFile: clientCaFile === "" ? undefined : resolve(base, clientCaFile),
@@ -183,8 +206,8 @@ export function parseWebConfig(text: string, path: string): WebConfig {
       maxVersion: max,
       preferServerCipherSuites: prefer as boolean,
     };
-  } else if (minVersion !== "" || maxVersion !== "") {
-    fail("tls_server_config: min_version/max_version given without cert_file and key_file");
+  } else if (minVersion !== "" || maxVersion !== "" || cipherSuites.length || curves.length) {
+    fail("tls_server_config: min_version/max_version/cipher_suites/curve_preferences given without cert_file and key_file");
   }
   return { path: absolute, tls, users };
 }
@@ -197,6 +220,8 @@ export interface TlsMaterial {
   minVersion: SecureVersion;
   maxVersion: SecureVersion;
   honorCipherOrder: boolean;
+  ciphers: string;
+  ecdhCurve: string | undefined;
   requestCert: boolean;
   rejectUnauthorized: boolean;
 }
@@ -235,6 +260,8 @@ export function loadWebConfig(path: string): LoadedWebConfig {
       minVersion: t.minVersion,
       maxVersion: t.maxVersion,
       honorCipherOrder: t.preferServerCipherSuites,
+      ciphers: t.ciphers,
+      ecdhCurve: t.ecdhCurve,
       // Node enforces RequireAndVerifyClientCert in the handshake itself; the
       // two policies it has no switch for are enforced per connection (enforceClientAuth).
       requestCert: t.clientAuthType !== "NoClientCert",
@@ -257,6 +284,8 @@ export function secureContextOptions(tls: TlsMaterial) {
     minVersion: tls.minVersion,
     maxVersion: tls.maxVersion,
     honorCipherOrder: tls.honorCipherOrder,
+    ciphers: tls.ciphers,
+    ...(tls.ecdhCurve ? { ecdhCurve: tls.ecdhCurve } : {}),
   };
 }
 

@@ -4,6 +4,7 @@ import { dirname, resolve } from "node:path";
 import type { Server as TlsServer, TLSSocket } from "node:tls";
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { BASIC_REALM, BasicAuth } from "./basic-auth.js";
+import { RateLimitedLog } from "./rate-limited-log.js";
 import {
   clientCertRefusal,
   type LoadedWebConfig,
@@ -55,6 +56,8 @@ export class WebConfigManager extends EventEmitter {
   private readonly debounceMs: number;
   private readonly log: FastifyBaseLogger;
   private closed = false;
+  /** A flood of bad handshakes must not flood the log too. */
+  private readonly refusals: RateLimitedLog;
 
   constructor(
     readonly path: string,
@@ -62,6 +65,7 @@ export class WebConfigManager extends EventEmitter {
   ) {
     super();
     this.log = options.log;
+    this.refusals = new RateLimitedLog(options.log);
     this.debounceMs = options.debounceMs ?? 250;
     this.loaded = loadWebConfig(path);
     this.basicAuth = new BasicAuth(this.loaded.config.users);
@@ -107,17 +111,25 @@ export class WebConfigManager extends EventEmitter {
       entry.server.prependListener("secureConnection", (socket: TLSSocket) => {
         const reason = clientCertRefusal(socket, this.loaded.config.tls?.clientAuthType ?? "NoClientCert");
         if (reason) {
-          this.log.warn({ client: socket.remoteAddress, reason }, "TLS connection refused");
+          this.refusals.warn({ client: socket.remoteAddress, reason }, "TLS connection refused");
           socket.destroy();
         }
+      });
+      // Handshakes Node itself fails: RequireAndVerifyClientCert without a valid certificate, no
+      // shared cipher suite, curve or version, plain HTTP on the TLS port.
+      entry.server.on("tlsClientError", (error: Error & { code?: string }, socket: TLSSocket) => {
+        this.refusals.warn({ client: socket.remoteAddress, reason: error.code ?? error.message }, "TLS connection refused");
       });
     }
     if (!useBasicAuth) return;
     app.addHook("onRequest", async (request: FastifyRequest, reply: FastifyReply) => {
       if (!this.basicAuth.enabled) return;
-      const result = await this.basicAuth.verify(request.headers.authorization);
+      const result = await this.basicAuth.verify(request.headers.authorization, request.ip);
       if (result.ok) return;
-      request.log.warn({ reason: result.reason, client: request.ip, url: request.url }, "basic auth refused");
+      this.refusals.warn({ reason: result.reason, client: request.ip, url: request.url }, "basic auth refused");
+      if (result.limited) {
+        return reply.code(429).header("Retry-After", "60").send({ error: `too many requests: ${result.reason}` });
+      }
       return reply.code(401).header("WWW-Authenticate", BASIC_REALM).send({ error: `unauthorized: ${result.reason}` });
     });
   }
@@ -168,6 +180,7 @@ export class WebConfigManager extends EventEmitter {
 
   close(): void {
     this.closed = true;
+    this.basicAuth.close();
     clearTimeout(this.timer);
     for (const watcher of this.watchers) watcher.close();
     this.watchers = [];
