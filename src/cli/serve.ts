@@ -2,14 +2,18 @@ import type { FastifyInstance } from "fastify";
 import { type Config, splitListenAddress } from "../config/config.js";
 import { buildApp } from "../http/app.js";
 import { WebConfigManager } from "../http/web-config/manager.js";
-import { packageVersion } from "../util/package.js";
+import { formatDuration } from "../config/duration.js";
+import { buildInfo } from "../util/build-info.js";
+import { humanBytes } from "./format.js";
 import { createLogger } from "./logger.js";
+import { missingNamespaces } from "./namespaces.js";
 import { createRuntime } from "./runtime.js";
 
 /** Serves until SIGTERM or SIGINT, then closes the listeners and the gRPC channel. */
 export async function serve(config: Config): Promise<void> {
-  const version = packageVersion();
-  const log = createLogger(config.logLevel);
+  const build = buildInfo();
+  const version = build.version;
+  const log = createLogger({ level: config.logLevel, format: config.logFormat });
   // Read before anything listens: a bad file stops the start with a message naming it.
   const webConfig = config.webConfigFile ? new WebConfigManager(config.webConfigFile, { log }) : undefined;
   const runtime = createRuntime(config, log);
@@ -22,20 +26,34 @@ export async function serve(config: Config): Promise<void> {
     if (separateAdmin) apps.push(await buildApp(deps, { ...shared, routes: "admin" }));
     const addresses = [config.listenAddress, config.adminListenAddress];
     await Promise.all(apps.map((app, i) => app.listen(splitListenAddress(addresses[i] as string))));
+    // The one start-up line: what runs, where it listens, what it reads, what it may delete.
     log.info(
       {
+        version,
+        revision: build.revision,
+        node: build.nodeVersion,
+        address: config.listenAddress,
+        ...(separateAdmin ? { admin_address: config.adminListenAddress } : {}),
         containerd: config.containerdAddress,
-        admin: config.adminToken ? "enabled" : "disabled (no token configured)",
+        namespaces: config.namespaces.length > 0 ? config.namespaces.join(",") : "all",
+        admin: config.adminToken ? "on" : "off",
+        prune_interval: config.pruneIntervalMs > 0 ? formatDuration(config.pruneIntervalMs) : "off",
+        ...(config.pruneIntervalMs > 0 ? { prune_min_reclaimable: humanBytes(config.pruneMinReclaimableBytes) } : {}),
         tls: webConfig?.tlsEnabled ?? false,
-        basicAuth: webConfig?.basicAuth.enabled ?? false,
+        basic_auth: webConfig?.basicAuth.enabled ?? false,
       },
-      `containerd-orphan-exporter ${version} listening on ${addresses.filter(Boolean).join(" and ")}`,
+      "containerd-orphan-exporter started",
     );
   } catch (error) {
     await Promise.allSettled(apps.map((app) => app.close()));
     runtime.close();
     throw error;
   }
+  // A namespace asked for that containerd does not have reads as empty forever: say so once.
+  void missingNamespaces(runtime.client, config.namespaces, Date.now() + config.containerdTimeoutMs, config.namespacesSource).then((problem) => {
+    if (problem) log.warn(problem);
+  });
+  runtime.schedule?.start();
   // Certificates and users change without a restart: on file change, or on SIGHUP.
   if (webConfig) {
     webConfig.watch();
@@ -50,6 +68,7 @@ export async function serve(config: Config): Promise<void> {
     // A prune in progress stops between two containerd calls: each lease delete is atomic.
     runtime.pruner.abort();
     setTimeout(() => process.exit(1), 8000).unref();
+    await runtime.schedule?.stop();
     webConfig?.close();
     await Promise.allSettled(apps.map((app) => app.close()));
     runtime.close();

@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
 import type { FastifyBaseLogger } from "fastify";
 import type { ContainerdClient } from "../containerd/client.js";
-import { ifFound } from "../containerd/errors.js";
+import { ContainerdDownError, ifFound } from "../containerd/errors.js";
 import type { ByResource, ClassifiedInventory } from "../inventory/classify.js";
 import type { InventorySource } from "../inventory/source.js";
 import { LABEL, type Policy, STORE_RESOURCES } from "../inventory/states.js";
-import type { ExporterMetrics } from "../metrics/exporter-metrics.js";
+import type { ExporterMetrics, PruneTrigger } from "../metrics/exporter-metrics.js";
 import { confirmIdle, ingestKey, leaseKey } from "./guard.js";
 import { type IngestCandidate, type LeaseCandidate, planPrune, type SkipReason } from "./plan.js";
 
@@ -17,6 +17,8 @@ export interface PruneRequest {
   policy: Policy;
   /** Who asked, for the audit log. */
   client: string;
+  /** What started it, for the prune metrics' `trigger` label; http when absent. */
+  trigger?: PruneTrigger;
 }
 
 /** A not-found lease named in the request has only its id. */
@@ -96,10 +98,11 @@ export class Pruner {
     this.controller = new AbortController();
     try {
       const report = await this.prune(request, this.controller.signal);
-      this.record(report);
+      this.record(report, request.trigger ?? "http");
       return report;
     } catch (error) {
-      this.metrics.pruneRuns.inc({ result: "failure" });
+      const nothing = { reclaimedBytes: 0, leasesDeleted: 0, ingestsAborted: 0 };
+      this.metrics.recordPrune({ trigger: request.trigger ?? "http", result: "failure", ...nothing, error: (error as Error).message });
       throw error;
     } finally {
       this.busy = false;
@@ -111,7 +114,10 @@ export class Pruner {
     const started = performance.now();
     const startedAt = new Date().toISOString();
     const classified = await this.freshClassification(request.policy);
-    if (!classified.inventory.up) throw new Error("containerd did not answer; nothing was pruned");
+    if (!classified.inventory.up) {
+      const reason = classified.inventory.collectors.find((c) => c.collector === "namespaces")?.errors[0];
+      throw new ContainerdDownError(`containerd did not answer; nothing was pruned${reason ? `: ${reason}` : ""}`);
+    }
     const plan = planPrune(classified, request);
     const classifySeconds = seconds(started);
 
@@ -224,15 +230,13 @@ export class Pruner {
     await this.client.deleteLease(namespace, id, true, { timeoutMs: 120_000 });
   }
 
-  private record(report: PruneReport): void {
-    if (report.dryRun) {
-      this.metrics.pruneRuns.inc({ result: "dry_run" });
-      return;
-    }
-    this.metrics.pruneRuns.inc({ result: "success" });
-    this.metrics.pruneLeasesDeleted.inc(report.leases.deleted.length);
-    this.metrics.pruneIngestsAborted.inc(report.ingests.aborted.length);
-    this.metrics.pruneReclaimedBytes.inc(Math.max(0, report.bytes.reclaimed?.total ?? 0));
-    this.metrics.lastPruneSuccess = Date.now() / 1000;
+  private record(report: PruneReport, trigger: PruneTrigger): void {
+    this.metrics.recordPrune({
+      trigger,
+      result: report.dryRun ? "dry_run" : "success",
+      reclaimedBytes: report.bytes.reclaimed?.total ?? 0,
+      leasesDeleted: report.leases.deleted.length,
+      ingestsAborted: report.ingests.aborted.length,
+    });
   }
 }
