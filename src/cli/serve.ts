@@ -19,7 +19,9 @@ export async function serve(config: Config): Promise<void> {
   const runtime = createRuntime(config, log);
   const deps = { config, version, source: runtime.source, metrics: runtime.metrics, pruner: runtime.pruner };
   const separateAdmin = config.adminListenAddress !== "";
-  const shared = { logger: log, ...(webConfig ? { webConfig } : {}) };
+  // fastify's own info lines ("Server listening at ...") would repeat the start-up line:
+  // the listeners log warnings and errors only.
+  const shared = { logger: log.child({}, { level: "warn" }), ...(webConfig ? { webConfig } : {}) };
   const apps: FastifyInstance[] = [];
   try {
     apps.push(await buildApp(deps, { ...shared, routes: separateAdmin ? "main" : "all" }));

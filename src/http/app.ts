@@ -1,5 +1,5 @@
 import helmet from "@fastify/helmet";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import type { Config } from "../config/config.js";
 import type { InventorySource } from "../inventory/source.js";
 import type { ExporterMetrics } from "../metrics/exporter-metrics.js";
@@ -46,7 +46,7 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}): Promi
     schemaErrorFormatter: formatValidationErrors,
     return503OnClosing: true,
     // No line per request: errors and admin actions log themselves (docs/security.md, Logs).
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
   });
   // Every error answers { error: "what went wrong" }, like the routes' own refusals.
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
