@@ -26,6 +26,9 @@ export function nearest(name: string, known: readonly string[]): string | undefi
     if (!best || distance < best.distance) best = { name: candidate, distance };
   }
   if (best && best.distance <= Math.max(2, Math.floor(name.length / 3))) return best.name;
-  const bySuffix = known.filter((k) => k.endsWith(`.${name}`) || k.endsWith(`-${name}`));
-  return bySuffix.length === 1 ? bySuffix[0] : undefined;
+  for (const separator of [".", "-"]) {
+    const bySuffix = known.filter((k) => k.endsWith(`${separator}${name}`));
+    if (bySuffix.length === 1) return bySuffix[0];
+  }
+  return undefined;
 }
