@@ -49,7 +49,7 @@ function prune(flags: Flags, config: Config, runtime: Runtime): Promise<PruneRep
 /** One-shot commands: read containerd once, print, exit (non-zero on failure). */
 async function oneShot(command: "inventory" | "df" | "prune", flags: Flags, config: Config): Promise<number> {
   // Reports go to stdout. stderr carries the prune's audit lines, and plain messages with --log.level.
-  const log = createLogger({ level: config.logLevel, format: config.logFormat, command: { verbose: flags.has("log.level") } });
+  const log = createLogger({ level: config.logLevel, format: config.logFormat, command: { verbose: flags.given("log.level") } });
   const runtime = createRuntime(config, log);
   try {
     const deadline = Date.now() + config.scrapeTimeoutMs;

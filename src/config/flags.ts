@@ -178,6 +178,11 @@ export class Flags {
     return this.parsed.values.has(name);
   }
 
+  /** Given on the command line itself, not taken from its environment twin. */
+  given(name: string): boolean {
+    return this.has(name) && !this.parsed.fromEnv.has(name);
+  }
+
   int(name: string): number {
     const text = this.string(name);
     if (!/^\d+$/.test(text)) throw new FlagError(`${this.source(name)}: ${JSON.stringify(text)} is not a whole number`);

@@ -36,6 +36,18 @@ afterAll(async () => {
 const on = (cut: CancelledDownload) => [`--containerd.address=${lab.socket}`, `--containerd.namespaces=${cut.namespace}`];
 
 describe("one-shot commands", () => {
+  it("--version prints the version, the revision and Node's version", async () => {
+    const r = await runCli(["--version"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^containerd-orphan-exporter, version \d+\.\d+\.\d+ \(branch: \S+, revision: ([0-9a-f]{40}|unknown)\)\n {2}node version: v20\./);
+  });
+
+  it("keeps the log out of a command's output even when the environment sets a log level", async () => {
+    const r = await runCli(["df", ...on(dfCut)], { CONTAINERD_ORPHAN_EXPORTER_LOG_LEVEL: "debug" });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe("");
+  });
+
   it("df prints the table and nothing on stderr", async () => {
     const r = await runCli(["df", ...on(dfCut), "--lease.stale-after=0s", "--ingest.idle-after=0s"]);
     expect(r.code).toBe(0);
