@@ -112,6 +112,15 @@ describe("the server's log", () => {
     expect(written.map((l) => l.msg)).toEqual(["containerd-orphan-exporter started", "containerd is reachable"]);
   });
 
+  it("warns once at start-up about selected namespaces containerd does not have", async () => {
+    const server = await startServer([`--containerd.address=${lab.socket}`, `--containerd.namespaces=nope-ns,${httpCut.namespace}`]);
+    servers.push(server);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const warned = lines(server.log()).map(parseLogfmt).filter((l) => l.level === "warn");
+    expect(warned).toHaveLength(1);
+    expect(warned[0]?.msg).toMatch(new RegExp(`^--containerd\\.namespaces: containerd at \\S+ has no namespace "nope-ns"; it has: .*${httpCut.namespace}`));
+  });
+
   it("logs a prune that cannot reach containerd as one line without a stack, in JSON when asked", async () => {
     const server = await startServer(["--containerd.address=/nonexistent/containerd.sock", "--log.format=json"], { ADMIN_TOKEN: TOKEN });
     servers.push(server);
