@@ -60,6 +60,16 @@ function untraversableDirectory(path: string): string | undefined {
   });
 }
 
+/** " (mode 0700, owner uid 0)" when the directory can be looked at, else nothing. */
+function modeOf(dir: string): string {
+  try {
+    const stat = statSync(dir);
+    return ` (mode ${(stat.mode & 0o777).toString(8).padStart(4, "0")}, owner uid ${stat.uid})`;
+  } catch {
+    return "";
+  }
+}
+
 function whoAmI(): string {
   return typeof process.getuid === "function" ? `uid ${process.getuid()}` : "this user";
 }
@@ -73,9 +83,8 @@ export function diagnoseSocket(path: string): string | undefined {
     if ((error as NodeJS.ErrnoException).code === "EACCES") {
       const dir = untraversableDirectory(path) ?? dirname(path);
       return (
-        `permission denied on ${path}: ${whoAmI()} may not enter the directory ${dir}; ` +
-        `run the exporter as root, or give containerd a [grpc] gid and the exporter that group ` +
-        `with a socket directory it may enter`
+        `permission denied on ${path}: ${whoAmI()} may not enter the directory ${dir}${modeOf(dir)}; ` +
+        `run the exporter as root, or let it enter ${dir} and give it the socket's group (containerd's [grpc] gid)`
       );
     }
     return (

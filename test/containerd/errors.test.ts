@@ -57,7 +57,11 @@ describe("connect errors", () => {
     chmodSync(dir, 0o755); // the parent is enterable; only `locked` is not
     const r = await runCli(["df", `--containerd.address=${join(locked, "containerd.sock")}`], { TSX_DISABLE_CACHE: "1" }, { uid: 65534, gid: 65534 });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`permission denied on ${join(locked, "containerd.sock")}: uid 65534 may not enter the directory ${locked}`);
+    expect(r.stderr).toBe(
+      `containerd-orphan-exporter: containerd did not answer: permission denied on ${join(locked, "containerd.sock")}: ` +
+        `uid 65534 may not enter the directory ${locked} (mode 0700, owner uid 0); run the exporter as root, ` +
+        `or let it enter ${locked} and give it the socket's group (containerd's [grpc] gid)\n`,
+    );
     expect(r.stderr).not.toContain("is containerd running");
   });
 });
