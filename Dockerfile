@@ -29,7 +29,9 @@ RUN --mount=type=cache,target=/root/.npm,sharing=locked \
 COPY tsconfig.json tsconfig.build.json ./
 COPY proto ./proto
 COPY src ./src
-RUN npm run build \
+# No .git in the build context: the revision comes in as a build argument (build-info.ts).
+ARG REVISION=unknown
+RUN REVISION=$REVISION npm run build \
  && test -f dist/src/cli/main.js
 
 FROM ${NODE_IMAGE}

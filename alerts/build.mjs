@@ -56,7 +56,9 @@ const ALERTS = [
     "containerd-orphans",
     "ContainerdOrphanedBytesHigh",
     ({ sel }, k) => ({
-      expr: `sum by (job, instance) (containerd_reclaimable_bytes{${sel}}) > ${bytes(k.thresholdBytes, "ContainerdOrphanedBytesHigh.thresholdBytes")}`,
+      // The exporter leaves the series out while containerd does not answer (nothing is known);
+      // last_over_time keeps the last value known so an outage neither resolves nor restarts `for`.
+      expr: `sum by (job, instance) (last_over_time(containerd_reclaimable_bytes{${sel}}[${duration(k.holdDuringOutage, "ContainerdOrphanedBytesHigh.holdDuringOutage")}])) > ${bytes(k.thresholdBytes, "ContainerdOrphanedBytesHigh.thresholdBytes")}`,
       summary: "containerd holds a lot of disk space that nothing uses.",
       description:
         `containerd on {{ $labels.instance }} (job {{ $labels.job }}) has held {{ $value | humanize1024 }}B ` +

@@ -581,20 +581,33 @@ const health = [
     }),
   ],
   [
-    12,
+    6,
     8,
     table({
-      title: "Exporter and containerd versions",
-      description: "Exporter version and the containerd version and revision it talks to, per instance.",
+      title: "Exporter versions",
+      description: "containerd_exporter_build_info: the exporter's version, git revision and Node.js version, per instance.",
       unit: "none",
-      expr: `max by (instance, version, containerd_version, containerd_revision) (containerd_exporter_build_info{${SEL}})`,
-      columns: ["instance", "version", "containerd_version", "containerd_revision"],
-      rename: { version: "exporter", containerd_version: "containerd", containerd_revision: "revision" },
+      expr: `max by (instance, version, revision, nodeversion) (containerd_exporter_build_info{${SEL}})`,
+      columns: ["instance", "version", "revision", "nodeversion"],
+      rename: { version: "exporter", nodeversion: "node" },
+    }),
+  ],
+  [
+    6,
+    8,
+    table({
+      title: "containerd versions",
+      description: "containerd_info: the version and revision of the containerd each exporter reads; an instance whose containerd does not answer has no row.",
+      unit: "none",
+      expr: `max by (instance, version, revision) (containerd_info{${SEL}})`,
+      columns: ["instance", "version", "revision"],
+      rename: { version: "containerd" },
     }),
   ],
 ];
-// The build info value is always 1: hide it.
+// The info values are always 1: hide them.
 health[3][2].transformations[0].options.excludeByName.Value = true;
+health[4][2].transformations[0].options.excludeByName.Value = true;
 
 const ROWS = [
   ["Overview", overview],

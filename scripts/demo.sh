@@ -9,14 +9,17 @@ bash scripts/install-deps.sh --demo
 npm ci --no-audit --no-fund
 npm run build
 
-mkdir -p .lab
-log=.lab/demo-lab.log
+port=9977
+# The lab's output and the exporter's log, kept only while the demo runs.
+log=$(mktemp -t demo-lab.XXXXXX)
+exporter_log=$(mktemp -t demo-exporter.XXXXXX)
 node --import tsx scripts/lab.ts --scenario demo --namespace demo >"$log" 2>&1 &
 lab_pid=$!
 exporter_pid=""
 cleanup() {
   [ -n "$exporter_pid" ] && kill "$exporter_pid" 2>/dev/null && wait "$exporter_pid" 2>/dev/null
   kill "$lab_pid" 2>/dev/null && wait "$lab_pid" 2>/dev/null
+  rm -f "$log" "$exporter_log"
   true
 }
 trap cleanup EXIT INT TERM
@@ -32,24 +35,36 @@ socket=$(sed -n 's/^LAB_INFO //p' "$log" | node -e 'process.stdin.on("data", d =
 grep -E '^(cancelled|complete)' "$log" || true
 
 # Leases count as stale at once here, so the demo shows orphaned bytes right away;
-# the defaults (1h / 10m) are what a real host wants.
+# the defaults (1h / 10m) are what a real host wants. The exporter's log goes to this
+# terminal (its start-up line, then prune audit lines) and to a file the demo watches.
 export ADMIN_TOKEN=demo-admin-token-0001
 node dist/src/cli/main.js serve \
   --containerd.address="$socket" \
-  --web.listen-address=127.0.0.1:9977 \
-  --lease.stale-after=0s --ingest.idle-after=0s --log.level=warn &
+  --web.listen-address=127.0.0.1:$port \
+  --lease.stale-after=0s --ingest.idle-after=0s 2> >(tee "$exporter_log" >&2) &
 exporter_pid=$!
-sleep 2
+# Up only once it says so: with the port taken it exits with the reason, and so does the demo.
+for _ in $(seq 1 100); do
+  grep -q 'msg="containerd-orphan-exporter started"' "$exporter_log" && break
+  if ! kill -0 "$exporter_pid" 2>/dev/null; then
+    wait "$exporter_pid" || true
+    echo "the exporter did not start (see its message above); is port $port taken?" >&2
+    exit 1
+  fi
+  sleep 0.2
+done
+grep -q 'msg="containerd-orphan-exporter started"' "$exporter_log" || { echo "the exporter did not start within 20s" >&2; exit 1; }
 
 cat <<TXT
 
-The exporter is up on http://127.0.0.1:9977 (Ctrl-C stops the demo). Try:
+The exporter is up on http://127.0.0.1:$port (Ctrl-C stops the demo). Open that address in a
+browser for the status page, or try:
 
-  curl -s http://127.0.0.1:9977/metrics | grep -E '^containerd_(reclaimable|leases|ingest_bytes|snapshot_bytes)'
-  curl -s http://127.0.0.1:9977/api/v1/inventory
-  node dist/src/cli/main.js df --containerd.address=$socket --lease.stale-after=0s
-  curl -s -X POST -H 'Authorization: Bearer demo-admin-token-0001' 'http://127.0.0.1:9977/admin/prune?dryRun=true'
-  curl -s -X POST -H 'Authorization: Bearer demo-admin-token-0001' -H 'Content-Type: application/json' -d '{}' http://127.0.0.1:9977/admin/prune
+  curl -s http://127.0.0.1:$port/metrics | grep -E '^containerd_(reclaimable|leases|ingest_bytes|snapshot_bytes)'
+  curl -s http://127.0.0.1:$port/api/v1/inventory
+  node dist/src/cli/main.js df --containerd.address=$socket --lease.stale-after=0s --ingest.idle-after=0s
+  curl -s -X POST -H 'Authorization: Bearer demo-admin-token-0001' 'http://127.0.0.1:$port/admin/prune?dryRun=true'
+  curl -s -X POST -H 'Authorization: Bearer demo-admin-token-0001' -H 'Content-Type: application/json' -d '{}' http://127.0.0.1:$port/admin/prune
   ctr --address $socket -n demo leases ls
 
 TXT

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the exporter's tests and demo run against, when it is missing:
-# the real containerd (with ctr), a real registry, Prometheus and Alertmanager; for the tests
-# also the pinned newer containerd and dockerd builds the lab runs (scripts/runtimes.sh, a
-# cache outside the repository).
+# the real containerd (with ctr), a real registry, Prometheus and Alertmanager, Chromium and
+# systemd-analyze; for the tests also the pinned newer containerd and dockerd builds the lab runs
+# (scripts/runtimes.sh, a cache outside the repository).
 set -euo pipefail
 
 missing=()
@@ -14,6 +14,8 @@ if [ "${1:-}" != "--demo" ]; then
   command -v promtool >/dev/null || missing+=(prometheus)
   command -v prometheus >/dev/null || missing+=(prometheus)
   command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanager)
+  command -v chromium >/dev/null || missing+=(chromium)          # the status page's browser test
+  command -v systemd-analyze >/dev/null || missing+=(systemd)    # verifies deploy/systemd
 fi
 
 if [ "${#missing[@]}" -gt 0 ]; then

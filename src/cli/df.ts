@@ -1,9 +1,10 @@
 import type { DfReport } from "../inventory/report.js";
 import { humanAge, humanBytes, ownerHints, table } from "./format.js";
+import { downReason } from "./inventory.js";
 
 /** `docker system df`-like text: what each namespace holds per state, then the stuck leases. */
 export function renderDf(report: DfReport): string {
-  if (!report.up) return "containerd did not answer: see the collectors' errors with --json\n";
+  if (!report.up) return `containerd did not answer: ${downReason(report)}\n`;
   const rows = report.rows
     .filter((r) => r.count > 0)
     .map((r) => [r.namespace, r.resource, r.state, r.owner ?? "", String(r.count), humanBytes(r.bytes), humanBytes(r.reclaimableBytes)]);

@@ -10,6 +10,8 @@ export interface Config {
   containerdAddress: string;
   containerdTimeoutMs: number;
   namespaces: string[];
+  /** How the namespaces were given (flag or environment variable), for messages about them. */
+  namespacesSource: string;
   policy: Policy;
   leaseDetailLimit: number;
   scrapeTimeoutMs: number;
@@ -20,34 +22,51 @@ export interface Config {
   adminTokenFile: string;
   adminListenAddress: string;
   pruneConfirmWindowMs: number;
-  logLevel: string;
+  /** 0: no scheduled prune. */
+  pruneIntervalMs: number;
+  /** A scheduled prune runs only when at least this much is reclaimable. */
+  pruneMinReclaimableBytes: number;
+  logLevel: LogLevel;
+  logFormat: LogFormat;
 }
 
-const LOG_LEVELS = ["debug", "info", "warn", "error"];
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ["logfmt", "json"] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+/** A flag whose value must be one of a few words. */
+function oneOf<T extends string>(flags: Flags, name: string, allowed: readonly T[]): T {
+  const value = flags.string(name);
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new FlagError(`${flags.source(name)}: ${JSON.stringify(value)} is not one of ${allowed.join(", ")}`);
+  }
+  return value as T;
+}
 
 /** The token comes from a file or ADMIN_TOKEN, never from argv where `ps` would show it. */
-export function readAdminToken(tokenFile: string, env: NodeJS.ProcessEnv): string | undefined {
+export function readAdminToken(tokenFile: string, env: NodeJS.ProcessEnv, source = "--admin.token-file"): string | undefined {
   let token: string | undefined;
   if (tokenFile !== "") {
     try {
       token = readFileSync(tokenFile, "utf8").trim();
     } catch (error) {
-      throw new FlagError(`--admin.token-file: cannot read ${tokenFile}: ${(error as Error).message}`);
+      throw new FlagError(`${source}: cannot read ${tokenFile}: ${(error as Error).message}`);
     }
-    if (token === "") throw new FlagError(`--admin.token-file: ${tokenFile} is empty`);
+    if (token === "") throw new FlagError(`${source}: ${tokenFile} is empty`);
   } else if (env.ADMIN_TOKEN) {
     token = env.ADMIN_TOKEN.trim();
   }
   const problem = token ? adminTokenProblem(token) : undefined;
-  if (problem) throw new FlagError(`${tokenFile !== "" ? `--admin.token-file ${tokenFile}` : "ADMIN_TOKEN"}: ${problem}`);
+  if (problem) throw new FlagError(`${tokenFile !== "" ? `${source} ${tokenFile}` : "ADMIN_TOKEN"}: ${problem}`);
   return token || undefined;
 }
 
 export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv): Config {
-  const logLevel = flags.string("log.level");
-  if (!LOG_LEVELS.includes(logLevel)) throw new FlagError(`--log.level must be one of ${LOG_LEVELS.join(", ")}`);
+  const logLevel = oneOf(flags, "log.level", LOG_LEVELS);
+  const logFormat = oneOf(flags, "log.format", LOG_FORMATS);
   const telemetryPath = flags.string("web.telemetry-path");
-  if (!telemetryPath.startsWith("/")) throw new FlagError("--web.telemetry-path must start with /");
+  if (!telemetryPath.startsWith("/")) throw new FlagError(`${flags.source("web.telemetry-path")} must start with /`);
   return {
     listenAddress: flags.string("web.listen-address"),
     telemetryPath,
@@ -55,6 +74,7 @@ export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv): Config {
     containerdAddress: flags.string("containerd.address"),
     containerdTimeoutMs: flags.durationMs("containerd.timeout"),
     namespaces: flags.list("containerd.namespaces"),
+    namespacesSource: flags.source("containerd.namespaces"),
     policy: {
       leaseStaleAfterMs: flags.durationMs(flags.has("lease-stale-after") ? "lease-stale-after" : "lease.stale-after"),
       ingestIdleAfterMs: flags.durationMs("ingest.idle-after"),
@@ -62,11 +82,14 @@ export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv): Config {
     leaseDetailLimit: flags.int("metrics.lease-detail-limit"),
     scrapeTimeoutMs: flags.durationMs("scrape.timeout"),
     scrapeTimeoutOffsetMs: flags.durationMs("scrape.timeout-offset"),
-    adminToken: readAdminToken(flags.string("admin.token-file"), env),
+    adminToken: readAdminToken(flags.string("admin.token-file"), env, flags.source("admin.token-file")),
     adminTokenFile: flags.string("admin.token-file"),
     adminListenAddress: flags.string("admin.listen-address"),
     pruneConfirmWindowMs: flags.durationMs("prune.confirm-window"),
+    pruneIntervalMs: flags.durationMs("prune.interval"),
+    pruneMinReclaimableBytes: flags.bytes("prune.min-reclaimable"),
     logLevel,
+    logFormat,
   };
 }
 

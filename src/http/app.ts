@@ -1,5 +1,5 @@
 import helmet from "@fastify/helmet";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import type { Config } from "../config/config.js";
 import type { InventorySource } from "../inventory/source.js";
 import type { AdminToken } from "./admin-token.js";
@@ -10,8 +10,8 @@ import { formatValidationErrors } from "./errors.js";
 import { adminRoutes } from "./routes/admin.js";
 import { healthRoutes } from "./routes/health.js";
 import { inventoryRoutes } from "./routes/inventory.js";
-import { landingRoutes } from "./routes/landing.js";
 import { metricsRoutes } from "./routes/metrics.js";
+import { statusRoutes } from "./status/route.js";
 import type { WebConfigManager } from "./web-config/manager.js";
 
 export interface AppDeps {
@@ -49,6 +49,8 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}): Promi
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     schemaErrorFormatter: formatValidationErrors,
     return503OnClosing: true,
+    // No line per request: errors and admin actions log themselves (docs/security.md, Logs).
+    logController: new LogController({ disableRequestLogging: true }),
   });
   limitConnections(app, options.logger ?? app.log);
   // Every error answers { error: "what went wrong" }, like the routes' own refusals.
@@ -77,7 +79,7 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}): Promi
   }
   await app.register(healthRoutes);
   if (routes !== "admin") {
-    await app.register(landingRoutes, deps);
+    await app.register(statusRoutes, deps);
     await app.register(metricsRoutes, deps);
     await app.register(inventoryRoutes, deps);
   }

@@ -1,10 +1,11 @@
 import { randomBytes } from "node:crypto";
 import type { FastifyBaseLogger } from "fastify";
 import type { ContainerdClient } from "../containerd/client.js";
+import { ContainerdDownError } from "../containerd/errors.js";
 import type { ByResource, ClassifiedInventory } from "../inventory/classify.js";
 import type { InventorySource } from "../inventory/source.js";
 import { LABEL, type Policy } from "../inventory/states.js";
-import type { ExporterMetrics } from "../metrics/exporter-metrics.js";
+import type { ExporterMetrics, PruneTrigger } from "../metrics/exporter-metrics.js";
 import { type AuditAction, AuditLog, type AuditOutcome, type AuditTarget, outcomeOf } from "./audit.js";
 import { confirmIdle, ingestKey, leaseKey } from "./guard.js";
 import { type Bytes, measure, withTotal } from "./measure.js";
@@ -18,6 +19,8 @@ export interface PruneRequest {
   policy: Policy;
   /** Who asked, for the audit log. */
   client: string;
+  /** What started it, for the prune metrics' `trigger` label; http when absent. */
+  trigger?: PruneTrigger;
 }
 
 /** A not-found lease named in the request has only its id. */
@@ -127,10 +130,11 @@ export class Pruner {
     this.audit = new AuditLog(this.log, request.client);
     try {
       const report = await this.prune(request, this.controller.signal);
-      this.record(report);
+      this.record(report, request.trigger ?? "http");
       return report;
     } catch (error) {
-      this.metrics.pruneRuns.inc({ result: "failure" });
+      const nothing = { reclaimedBytes: 0, leasesDeleted: 0, ingestsAborted: 0 };
+      this.metrics.recordPrune({ trigger: request.trigger ?? "http", result: "failure", ...nothing, error: (error as Error).message });
       throw error;
     } finally {
       this.busy = false;
@@ -142,7 +146,10 @@ export class Pruner {
     const started = performance.now();
     const startedAt = new Date().toISOString();
     const classified = await this.freshClassification(request.policy);
-    if (!classified.inventory.up) throw new Error("containerd did not answer; nothing was pruned");
+    if (!classified.inventory.up) {
+      const reason = classified.inventory.collectors.find((c) => c.collector === "namespaces")?.errors[0];
+      throw new ContainerdDownError(`containerd did not answer; nothing was pruned${reason ? `: ${reason}` : ""}`);
+    }
     const plan = planPrune(classified, request);
     const classifySeconds = seconds(started);
 
@@ -310,19 +317,15 @@ export class Pruner {
   }
 
   /** What was deleted is counted either way; bytes only when measured, and a failed measurement is a failed run. */
-  private record(report: PruneReport): void {
-    if (report.dryRun) {
-      this.metrics.pruneRuns.inc({ result: "dry_run" });
-      return;
-    }
-    this.metrics.pruneLeasesDeleted.inc(report.leases.deleted.length);
-    this.metrics.pruneIngestsAborted.inc(report.ingests.aborted.length);
-    if (report.bytes.measurementError !== undefined) {
-      this.metrics.pruneRuns.inc({ result: "failure" });
-      return;
-    }
-    this.metrics.pruneRuns.inc({ result: "success" });
-    this.metrics.pruneReclaimedBytes.inc(report.bytes.reclaimed?.total ?? 0);
-    this.metrics.lastPruneSuccess = Date.now() / 1000;
+  private record(report: PruneReport, trigger: PruneTrigger): void {
+    const error = report.bytes.measurementError;
+    this.metrics.recordPrune({
+      trigger,
+      result: report.dryRun ? "dry_run" : error === undefined ? "success" : "failure",
+      reclaimedBytes: report.bytes.reclaimed?.total ?? 0,
+      leasesDeleted: report.dryRun ? 0 : report.leases.deleted.length,
+      ingestsAborted: report.dryRun ? 0 : report.ingests.aborted.length,
+      ...(error === undefined ? {} : { error }),
+    });
   }
 }

@@ -154,7 +154,9 @@ describe("alerts/containerd-orphans.rules.yml", () => {
       }
     }
     expect(alerts.find((a) => a.alert === "ContainerdOrphanedBytesHigh")?.expr).toMatch(
-      new RegExp(`^sum by \\(job, instance\\) \\(containerd_reclaimable_bytes\\{[^}]*\\}\\) > ${String(config.alerts.ContainerdOrphanedBytesHigh?.thresholdBytes)}$`),
+      new RegExp(
+        `^sum by \\(job, instance\\) \\(last_over_time\\(containerd_reclaimable_bytes\\{[^}]*\\}\\[${String(config.alerts.ContainerdOrphanedBytesHigh?.holdDuringOutage)}\\]\\)\\) > ${String(config.alerts.ContainerdOrphanedBytesHigh?.thresholdBytes)}$`,
+      ),
     );
   });
 

@@ -1,7 +1,9 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { parseByteSize } from "../../src/config/bytes.js";
+import { nearest } from "../../src/config/suggest.js";
 import { loadConfig, splitListenAddress } from "../../src/config/config.js";
 import { envName, FLAGS, FlagError, Flags, helpText, parseArgs } from "../../src/config/flags.js";
 
@@ -49,7 +51,11 @@ describe("flags", () => {
     const dir = mkdtempSync(join(tmpdir(), "flags-"));
     const file = join(dir, "token");
     writeFileSync(file, "s3cret-from-a-file\n");
-    expect(configOf([`--admin.token-file=${file}`]).adminToken).toBe("s3cret-from-a-file");
+    try {
+      expect(configOf([`--admin.token-file=${file}`]).adminToken).toBe("s3cret-from-a-file");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     expect(configOf([], { ADMIN_TOKEN: "from-the-environment" }).adminToken).toBe("from-the-environment");
     expect(() => configOf(["--admin.token-file=/nonexistent/token"])).toThrow(/cannot read/);
     expect(FLAGS.some((f) => f.name === "admin.token")).toBe(false);
@@ -68,5 +74,41 @@ describe("flags", () => {
     expect(splitListenAddress("127.0.0.1:9978")).toEqual({ host: "127.0.0.1", port: 9978 });
     expect(splitListenAddress("[::1]:80")).toEqual({ host: "::1", port: 80 });
     expect(() => splitListenAddress("9977")).toThrow(/host:port/);
+  });
+
+  it("names the environment variable, not the flag, when a bad value came from it", () => {
+    const variable = envName("lease.stale-after");
+    expect(() => configOf([], { [variable]: "soon" })).toThrow(
+      new RegExp(`^${variable} \\(the environment twin of --lease\\.stale-after\\): invalid duration "soon"`),
+    );
+    expect(() => configOf(["--lease.stale-after=soon"], { [variable]: "1h" })).toThrow(/^--lease\.stale-after: invalid duration "soon"/);
+    expect(() => configOf([], { [envName("log.level")]: "loud" })).toThrow(
+      'CONTAINERD_ORPHAN_EXPORTER_LOG_LEVEL (the environment twin of --log.level): "loud" is not one of debug, info, warn, error',
+    );
+    expect(() => configOf([], { [envName("metrics.lease-detail-limit")]: "ten" })).toThrow(/^CONTAINERD_ORPHAN_EXPORTER_METRICS_LEASE_DETAIL_LIMIT /);
+  });
+
+  it("suggests the nearest flag or command for a mistyped one", () => {
+    expect(() => parseArgs(["--lease.stale-afer=1h"], {})).toThrow("unknown flag --lease.stale-afer; did you mean --lease.stale-after? (see --help)");
+    expect(() => parseArgs(["--containerd.adress=/x"], {})).toThrow(/did you mean --containerd\.address\?/);
+    expect(() => parseArgs(["--stale-after=1h"], {})).toThrow(/did you mean --lease\.stale-after\?/);
+    expect(() => parseArgs(["--zzzzzzzz"], {})).toThrow("unknown flag --zzzzzzzz (see --help)");
+    expect(() => parseArgs(["prnue"], {})).toThrow(/did you mean prune\?/);
+    expect(nearest("log.formt", ["log.level", "log.format"])).toBe("log.format");
+  });
+
+  it("reads the log format, the prune schedule and byte sizes", () => {
+    expect(configOf([])).toMatchObject({ logFormat: "logfmt", pruneIntervalMs: 0, pruneMinReclaimableBytes: 1 << 30 });
+    expect(configOf(["--log.format=json", "--prune.interval=6h", "--prune.min-reclaimable=512MiB"])).toMatchObject({
+      logFormat: "json",
+      pruneIntervalMs: 6 * 3600_000,
+      pruneMinReclaimableBytes: 512 << 20,
+    });
+    expect(() => configOf(["--log.format=pretty"])).toThrow('--log.format: "pretty" is not one of logfmt, json');
+    expect(() => configOf(["--prune.min-reclaimable=lots"])).toThrow(/--prune\.min-reclaimable: invalid size "lots"/);
+    expect(parseByteSize("0")).toBe(0);
+    expect(parseByteSize("1.5GB")).toBe(1_500_000_000);
+    expect(parseByteSize("10GiB")).toBe(10 * 1024 ** 3);
+    expect(() => parseArgs(["df", "--prune.interval=1h"], {})).toThrow(/does not apply to the df command/);
   });
 });

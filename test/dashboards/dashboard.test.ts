@@ -27,7 +27,8 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
 /** The metric contract: every metric the exporter exposes, with its labels (besides job and instance). */
 const CONTRACT: ReadonlyMap<string, readonly string[]> = new Map([
   ["containerd_up", []],
-  ["containerd_exporter_build_info", ["version", "containerd_version", "containerd_revision"]],
+  ["containerd_exporter_build_info", ["version", "revision", "branch", "nodeversion"]],
+  ["containerd_info", ["version", "revision"]],
   ["containerd_scrape_collector_duration_seconds", ["collector"]],
   ["containerd_scrape_collector_success", ["collector"]],
   ["containerd_leases", ["namespace", "state", "owner"]],
@@ -42,10 +43,10 @@ const CONTRACT: ReadonlyMap<string, readonly string[]> = new Map([
   ["containerd_store_bytes", ["resource"]],
   ["containerd_reclaimable_bytes", ["resource"]],
   ["containerd_lease_held_bytes", ["namespace", "lease", "state", "owner"]],
-  ["containerd_prune_runs_total", ["result"]],
-  ["containerd_prune_reclaimed_bytes_total", []],
-  ["containerd_prune_leases_deleted_total", []],
-  ["containerd_prune_ingests_aborted_total", []],
+  ["containerd_prune_runs_total", ["result", "trigger"]],
+  ["containerd_prune_reclaimed_bytes_total", ["trigger"]],
+  ["containerd_prune_leases_deleted_total", ["trigger"]],
+  ["containerd_prune_ingests_aborted_total", ["trigger"]],
   ["containerd_prune_last_success_timestamp_seconds", []],
   ["process_start_time_seconds", []],
 ]);

@@ -1,6 +1,7 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { onExit } from "../lab/cleanup.js";
 import { startContainerd, type Containerd } from "../lab/containerd.js";
 import { waitFor } from "../lab/wait.js";
 import { parseExposition, sample } from "../support/exposition.js";
@@ -14,7 +15,10 @@ let dir: string;
 let t: TestApp;
 
 beforeAll(async () => {
+  mkdirSync(join(process.cwd(), ".lab"), { recursive: true });
   dir = mkdtempSync(join(process.cwd(), ".lab", "killed-"));
+  const removeDir = dir;
+  onExit(() => rmSync(removeDir, { recursive: true, force: true })); // even if afterAll never runs
   containerd = await startContainerd({ dir });
   t = await startTestApp([`--containerd.address=${containerd.socket}`]);
   // Enough leases that a scrape spends a while in its per-lease ListResources calls.
@@ -24,9 +28,12 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await t?.close();
-  await containerd?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  try {
+    await t?.close();
+    await containerd?.stop();
+  } finally {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 const scrape = async () => parseExposition((await t.app.inject({ url: "/metrics" })).body);

@@ -51,7 +51,8 @@ describe("containerd going away and coming back", () => {
       expect(replacement.count("Namespaces/List")).toBeGreaterThan(0);
       expect(t.logs()).toContain("containerd is reachable");
     } finally {
-      fake = replacement; // disposed in afterAll (it owns no temp dir: remove the first one's too)
+      // The replacement listens in the first fake's temp dir and owns none: afterAll's
+      // fake.dispose() removes that dir (stopping twice is harmless).
       await replacement.stop();
     }
   });

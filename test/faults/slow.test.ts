@@ -19,7 +19,7 @@ describe("a healthy fake containerd", () => {
     expect(sample(samples, "containerd_content_bytes", { namespace: "default", state: "pinned" })).toBe(30_000);
     expect(sample(samples, "containerd_content_bytes", { namespace: "default", state: "in_use" })).toBe(103_500);
     expect(sample(samples, "containerd_snapshot_bytes", { namespace: "k8s.io", snapshotter: "overlayfs", state: "in_use" })).toBe(404_096);
-    expect(sample(samples, "containerd_exporter_build_info", { containerd_version: "v1.7.99-fake" })).toBe(1);
+    expect(sample(samples, "containerd_info", { version: "v1.7.99-fake" })).toBe(1);
   });
 });
 

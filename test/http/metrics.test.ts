@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/config.js";
 import { Flags, parseArgs } from "../../src/config/flags.js";
 import { scrapeBudgetMs, wantsOpenMetrics } from "../../src/http/routes/metrics.js";
-import { parseExposition, sample } from "../support/exposition.js";
+import { parseExposition, sample, select } from "../support/exposition.js";
 import { startTestApp, type TestApp } from "../support/app.js";
 
 const config = loadConfig(new Flags(parseArgs(["--scrape.timeout=8s"], {})), {});
@@ -37,7 +37,9 @@ describe("/metrics while containerd is not running", () => {
     const samples = parseExposition(res.body);
     expect(sample(samples, "containerd_up")).toBe(0);
     expect(sample(samples, "containerd_scrape_collector_success", { collector: "leases" })).toBe(0);
-    expect(sample(samples, "containerd_exporter_build_info", { containerd_version: "" })).toBe(1);
+    expect(select(samples, "containerd_exporter_build_info")).toHaveLength(1);
+    expect(select(samples, "containerd_info")).toHaveLength(0);
+    expect(select(samples, "containerd_reclaimable_bytes")).toHaveLength(0);
   });
 
   it("logs the outage once, with the socket path, not once per scrape", async () => {
@@ -57,10 +59,11 @@ describe("/metrics while containerd is not running", () => {
     expect(res.body).toContain("containerd_up 0");
   });
 
-  it("serves the landing page with security headers and a link to /metrics", async () => {
+  it("serves the status page with security headers, a link to /metrics and the outage panel", async () => {
     const res = await t.app.inject({ url: "/" });
     expect(res.statusCode).toBe(200);
     expect(res.body).toContain('href="/metrics"');
+    expect(res.body).toContain("containerd did not answer");
     expect(res.headers["x-content-type-options"]).toBe("nosniff");
     expect(res.headers["content-security-policy"]).toContain("default-src 'self'");
   });

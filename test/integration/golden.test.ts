@@ -30,6 +30,11 @@ export function normalise(body: string): string {
         .replace(/containerd_version="[^"]*"/, 'containerd_version="<version>"')
         .replace(/containerd_revision="[^"]*"/, 'containerd_revision="<revision>"')
         .replace(/,version="[^"]*"/, ',version="<version>"')
+        // build_info{version,revision,branch,nodeversion} and containerd_info{version,revision}
+        .replace(/^(containerd_exporter_build_info|containerd_info)\{version="[^"]*"/, '$1{version="<version>"')
+        .replace(/([{,])revision="[^"]*"/, '$1revision="<revision>"')
+        .replace(/,branch="[^"]*"/, ',branch="<branch>"')
+        .replace(/,nodeversion="[^"]*"/, ',nodeversion="<nodeversion>"')
         .replace(/lease="\d{6,}-[^"]+"/, 'lease="<random id>"'),
     )
     .map((line) => (VARYING_VALUE.some((re) => re.test(line)) ? line.replace(/ \S+$/, " <value>") : line))

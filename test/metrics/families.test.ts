@@ -18,7 +18,8 @@ import {
 } from "../inventory/builders.js";
 import { parseExposition, sample, select } from "../support/exposition.js";
 
-const metrics = new ExporterMetrics();
+const BUILD = { version: "9.9.9", revision: "abc123", branch: "main", nodeVersion: "v20.0.0" };
+const metrics = new ExporterMetrics({ build: BUILD });
 
 /** Two namespaces sharing a stale blob, a stuck download, an image, a container, BuildKit's owned cache lease. */
 function scenario() {
@@ -77,9 +78,14 @@ describe("metric families", () => {
     expect(sample(samples, "containerd_ingest_oldest_updated_timestamp_seconds", { namespace: "moby" })).toBe(NOW - HOUR);
     expect(sample(samples, "containerd_snapshot_bytes", { namespace: "moby", snapshotter: "overlayfs", state: "stale" })).toBe(2000);
     expect(sample(samples, "containerd_snapshots", { namespace: "moby", snapshotter: "overlayfs", kind: "active", state: "in_use" })).toBe(1);
+    // overlayfs holds something (in moby), so every namespace has its zeros; native holds
+    // nothing anywhere and has no series at all.
     for (const state of RESOURCE_STATES) {
-      expect(select(samples, "containerd_snapshots", { namespace: "default", snapshotter: "native", state })).toHaveLength(3);
+      expect(select(samples, "containerd_snapshots", { namespace: "default", snapshotter: "overlayfs", state })).toHaveLength(3);
+      expect(sample(samples, "containerd_snapshot_bytes", { namespace: "default", snapshotter: "overlayfs", state })).toBe(0);
     }
+    expect(select(samples, "containerd_snapshots", { snapshotter: "native" })).toHaveLength(0);
+    expect(select(samples, "containerd_snapshot_bytes", { snapshotter: "native" })).toHaveLength(0);
   });
 
   it("counts a shared blob once on the node and reclaims it only when every namespace lets go", async () => {
@@ -130,14 +136,47 @@ describe("metric families", () => {
     expect(sample(samples, "containerd_store_bytes", { resource: "content" })).toBe(5);
   });
 
-  it("labels build info with both versions and exposes the prune counters at zero", async () => {
+  it("keeps the exporter's build info and containerd's version apart, and exposes the prune counters at zero", async () => {
     const samples = parseExposition((await render()).body);
-    expect(sample(samples, "containerd_exporter_build_info", { version: "9.9.9", containerd_version: "v1.6.20" })).toBe(1);
+    expect(
+      sample(samples, "containerd_exporter_build_info", { version: "9.9.9", revision: "abc123", branch: "main", nodeversion: "v20.0.0" }),
+    ).toBe(1);
+    expect(select(samples, "containerd_exporter_build_info")[0]?.labels).not.toHaveProperty("containerd_version");
+    expect(sample(samples, "containerd_info", { version: "v1.6.20", revision: "test" })).toBe(1);
     expect(sample(samples, "containerd_up")).toBe(1);
     for (const result of ["success", "failure", "dry_run"]) {
-      expect(sample(samples, "containerd_prune_runs_total", { result })).toBe(0);
+      expect(sample(samples, "containerd_prune_runs_total", { result, trigger: "http" })).toBe(0);
     }
+    // Only the triggers this process has: no schedule series without --prune.interval.
+    expect(select(samples, "containerd_prune_runs_total", { trigger: "schedule" })).toHaveLength(0);
+    expect(sample(samples, "containerd_prune_reclaimed_bytes_total", { trigger: "http" })).toBe(0);
     expect(select(samples, "containerd_prune_last_success_timestamp_seconds")).toHaveLength(0);
+  });
+
+  it("counts prunes by trigger, a trigger's series appearing with its first run", async () => {
+    const own = new ExporterMetrics({ build: BUILD, triggers: ["http", "schedule"] });
+    own.recordPrune({ trigger: "schedule", result: "success", reclaimedBytes: 4096, leasesDeleted: 2, ingestsAborted: 1 });
+    own.recordPrune({ trigger: "cli", result: "failure", reclaimedBytes: 0, leasesDeleted: 0, ingestsAborted: 0, error: "x" });
+    const samples = parseExposition((await own.render({ classified: scenario(), exporterVersion: "9.9.9", leaseDetailLimit: 10 }, false)).body);
+    expect(sample(samples, "containerd_prune_runs_total", { result: "success", trigger: "schedule" })).toBe(1);
+    expect(sample(samples, "containerd_prune_runs_total", { result: "failure", trigger: "schedule" })).toBe(0);
+    expect(sample(samples, "containerd_prune_runs_total", { result: "failure", trigger: "cli" })).toBe(1);
+    expect(sample(samples, "containerd_prune_reclaimed_bytes_total", { trigger: "schedule" })).toBe(4096);
+    expect(sample(samples, "containerd_prune_leases_deleted_total", { trigger: "schedule" })).toBe(2);
+    expect(sample(samples, "containerd_prune_ingests_aborted_total", { trigger: "schedule" })).toBe(1);
+    expect(select(samples, "containerd_prune_last_success_timestamp_seconds")).toHaveLength(1);
+    expect(own.lastPrune).toMatchObject({ trigger: "cli", result: "failure", error: "x" });
+  });
+
+  it("leaves the node-level byte metrics and containerd_info out while containerd does not answer", async () => {
+    const down = classify({ ...inventory([]), up: false, containerd: null, snapshotters: [] }, DEFAULT_POLICY, NOW);
+    const samples = parseExposition((await render(down)).body);
+    expect(sample(samples, "containerd_up")).toBe(0);
+    expect(select(samples, "containerd_reclaimable_bytes")).toHaveLength(0);
+    expect(select(samples, "containerd_store_bytes")).toHaveLength(0);
+    expect(select(samples, "containerd_info")).toHaveLength(0);
+    expect(select(samples, "containerd_content_bytes")).toHaveLength(0);
+    expect(sample(samples, "containerd_exporter_build_info", { version: "9.9.9" })).toBe(1);
   });
 
   it("speaks OpenMetrics when asked", async () => {

@@ -3,6 +3,7 @@ import rateLimit from "@fastify/rate-limit";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { type Static, Type } from "@sinclair/typebox";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
+import { CLI_USER_AGENT_PREFIX } from "../../cli/remote-prune.js";
 import { PruneBusyError } from "../../prune/pruner.js";
 import {
   IDENTIFIER_MAX_LENGTH,
@@ -140,6 +141,8 @@ export const adminRoutes: FastifyPluginAsync<AppDeps> = async (parent, deps) => 
           abortIngests: body.abortIngests ?? true,
           policy,
           client: request.ip,
+          // `prune --admin.url` says who it is, so that its runs count as trigger="cli".
+          trigger: request.headers["user-agent"]?.startsWith(CLI_USER_AGENT_PREFIX) ? "cli" : "http",
         });
         // Deleted, but not measured: the report says what was done, the status that it did not end well.
         const unmeasured = report.bytes.measurementError;
@@ -147,7 +150,7 @@ export const adminRoutes: FastifyPluginAsync<AppDeps> = async (parent, deps) => 
         return report;
       } catch (error) {
         if (error instanceof PruneBusyError) return reply.code(409).send({ error: error.message });
-        request.log.error({ err: error }, "prune failed");
+        request.log.error({ err: error, client: request.ip }, "prune failed");
         return reply.code(502).send({ error: `prune failed: ${(error as Error).message}` });
       }
     },

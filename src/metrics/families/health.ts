@@ -1,25 +1,22 @@
 import type { FamilyWriter } from "./family.js";
 import { scrapeGauge } from "./gauge.js";
 
-/** containerd_up, build info and node_exporter's per-collector pair. */
-export const writeHealth: FamilyWriter = (registry, { classified, exporterVersion }) => {
+/**
+ * containerd_up, containerd's own version and node_exporter's per-collector pair.
+ * The exporter's build_info is long-lived (ExporterMetrics): it does not depend on containerd.
+ */
+export const writeHealth: FamilyWriter = (registry, { classified }) => {
   const { inventory } = classified;
   scrapeGauge(registry, "containerd_up", "1 if containerd answered this scrape, 0 if it did not.").set(
     inventory.up ? 1 : 0,
   );
-  scrapeGauge(
-    registry,
-    "containerd_exporter_build_info",
-    "A constant 1, labelled with the exporter's version and the version of the containerd it reads (empty when containerd did not answer).",
-    ["version", "containerd_version", "containerd_revision"],
-  ).set(
-    {
-      version: exporterVersion,
-      containerd_version: inventory.containerd?.version ?? "",
-      containerd_revision: inventory.containerd?.revision ?? "",
-    },
-    1,
-  );
+  // Absent, not empty-labelled, while containerd does not answer: there is no version to tell.
+  if (inventory.containerd) {
+    scrapeGauge(registry, "containerd_info", "A constant 1, labelled with the version and revision of the containerd this exporter reads.", [
+      "version",
+      "revision",
+    ]).set({ version: inventory.containerd.version, revision: inventory.containerd.revision }, 1);
+  }
   const duration = scrapeGauge(
     registry,
     "containerd_scrape_collector_duration_seconds",

@@ -17,8 +17,12 @@ export const writeSnapshots: FamilyWriter = (registry, { classified }) => {
     "Disk usage of snapshots by state, as containerd's Usage call reports it.",
     ["namespace", "snapshotter", "state"],
   );
-  const snapshotters = classified.inventory.snapshotters;
-  for (const ns of classified.namespaces.filter((n) => n.complete)) {
+  const complete = classified.namespaces.filter((n) => n.complete);
+  // Zeros only for snapshotters that hold something in some namespace: a loaded but unused
+  // one (native, erofs on most hosts) would otherwise add 20 all-zero series per namespace.
+  const used = new Set(complete.flatMap((ns) => ns.snapshots.map((s) => s.snapshotter)));
+  const snapshotters = classified.inventory.snapshotters.filter((s) => used.has(s));
+  for (const ns of complete) {
     for (const snapshotter of snapshotters) {
       for (const state of RESOURCE_STATES) {
         bytes.set({ namespace: ns.name, snapshotter, state }, 0);

@@ -15,6 +15,9 @@ export const writeStore: FamilyWriter = (registry, { classified }) => {
     "Bytes a prune under the current policy would free on this node: stale and unreferenced data, each blob once.",
     ["resource"],
   );
+  // While containerd does not answer nothing is known about the disk: the series are absent
+  // rather than 0, so that alerts on them neither fire nor resolve during an outage.
+  if (!classified.inventory.up) return;
   for (const resource of STORE_RESOURCES) {
     store.set({ resource }, classified.store[resource]);
     reclaimable.set({ resource }, classified.reclaimable[resource]);
