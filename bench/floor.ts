@@ -11,7 +11,7 @@
 // warm passes.
 import { parseArgs } from "node:util";
 import { ContainerdClient } from "../src/containerd/client.js";
-import type { SnapshotInfo } from "../src/containerd/types.js";
+import type { SnapshotRecord } from "../src/containerd/types.js";
 import { createLimiter } from "../src/util/limit.js";
 import { cpuMs, peakRssKb } from "./proc.js";
 
@@ -57,7 +57,7 @@ export async function floorPass(client: ContainerdClient, measured: Measured, co
         client.listIngests(ns, options).then((i) => (objects += i.length)),
         Promise.all(
           snapshotters.map(async (snapshotter) => {
-            const infos: SnapshotInfo[] = [];
+            const infos: SnapshotRecord[] = [];
             for await (const page of client.listSnapshotPages(ns, snapshotter, options)) for (const info of page) infos.push(info);
             objects += infos.length;
             const pending: Promise<void>[] = [];

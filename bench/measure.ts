@@ -154,6 +154,8 @@ export function describeBody(body: string): { bytes: number; series: number; com
 
 export interface ExporterRound {
   startupMs: number;
+  /** VmRSS once /healthz answers, right before the first scrape. */
+  rssAtStartKb: number;
   coldMs: number;
   warmMs: number[];
   bytes: number;
@@ -184,6 +186,7 @@ export async function measureExporter(
 ): Promise<ExporterRound> {
   const exporter = await startExporter(runtime, socket);
   try {
+    const rssAtStartKb = rssKb(exporter.pid);
     let incomplete = 0;
     const cold = await scrape(exporter.port);
     if (!cold.complete) incomplete++;
@@ -236,6 +239,7 @@ export async function measureExporter(
     }
     return {
       startupMs: exporter.startupMs,
+      rssAtStartKb,
       coldMs: cold.ms,
       warmMs,
       bytes: last.bytes,

@@ -14,7 +14,7 @@ export interface LeaseMix {
 }
 
 export interface Profile {
-  name: "smoke" | "node" | "ci-host";
+  name: "smoke" | "node" | "ci-host" | "large";
   seed: string;
   namespaces: { name: string; weight: number }[];
   images: number;
@@ -115,6 +115,32 @@ export const PROFILES: Record<Profile["name"], Profile> = {
     unreferencedSnapshots: 10,
     pastExpiredLeases: 4,
     concurrency: 48,
+  },
+  // How memory grows with the store: five times ci-host's blobs and snapshots.
+  large: {
+    name: "large",
+    seed: "bench-large-1",
+    namespaces: [
+      { name: "moby", weight: 0.4 },
+      { name: "k8s.io", weight: 0.3 },
+      { name: "default", weight: 0.15 },
+      { name: "buildkit", weight: 0.15 },
+    ],
+    images: 5000,
+    maxLayers: 10,
+    blobs: 100_000,
+    snapshots: 50_000,
+    activeSnapshots: 2000,
+    activeWithFiles: 0.25,
+    leases: 2000,
+    leaseMix: { active: 0.15, stale: 0.35, expired: 0.2, permanent: 0.3 },
+    ingests: 500,
+    containers: 500,
+    rootBlobs: 100,
+    unreferencedBlobs: 16,
+    unreferencedSnapshots: 10,
+    pastExpiredLeases: 4,
+    concurrency: 64,
   },
 };
 

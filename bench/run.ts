@@ -1,14 +1,17 @@
 // The benchmark runner: for each profile, a fresh lab, the seeder, then the exporter against
 // the floor on the same data; then the classification micro-benchmark; then BENCHMARKS.md.
 //
-//   npm run bench [-- --profile node,ci-host|smoke] [--soak SECONDS] [--warm N] [--rounds N]
+//   npm run bench [-- --profile node,ci-host,large|smoke] [--soak SECONDS] [--warm N] [--rounds N]
 //                 [--runtime dist|tsx] [--results-dir DIR] [--markdown FILE|""] [--render-only]
+//                 [--containerd-bin PATH]
 //
 // Results go to <results-dir>/<profile>.json (one file per profile, so profiles can be re-run
-// one at a time) and BENCHMARKS.md is rendered from every result file there.
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+// one at a time) and BENCHMARKS.md is rendered from every result file there. With
+// --containerd-bin (a containerd binary, its ctr beside it) the lab runs that build instead of
+// the one on PATH, and results of another minor version go to <profile>.containerd-<x.y>.json.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, totalmem } from "node:os";
-import { join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { ContainerdClient } from "../src/containerd/client.js";
 import { packageRoot } from "../src/util/package.js";
@@ -57,7 +60,7 @@ export interface ProfileResult {
 }
 
 export interface Summary {
-  exporter: { coldMs: number; warmMedianMs: number; warmP95Ms: number; peakRssMb: number; bodyKb: number; series: number; containerdCpuMsPerScrape: number; exporterCpuMsPerScrape: number; startupMs: number; incompleteScrapes: number };
+  exporter: { rssAtStartMb: number; coldMs: number; warmMedianMs: number; warmP95Ms: number; peakRssMb: number; bodyKb: number; series: number; containerdCpuMsPerScrape: number; exporterCpuMsPerScrape: number; startupMs: number; incompleteScrapes: number };
   floor: { coldMs: number; warmMedianMs: number; warmP95Ms: number; peakRssMb: number; containerdCpuMsPerPass: number; cpuMsPerPass: number };
   ratios: { cold: number; warmMedian: number; warmP95: number; containerdCpu: number };
   coalescing: { namespacesListSingle: number; namespacesListConcurrent10: number; containerdCpuSingleMs: number; containerdCpuConcurrent10Ms: number; cpuRatio: number };
@@ -116,6 +119,7 @@ function summarize(inProcess: InProcessResult, floorRuns: FloorRun[], rounds: Ex
   const exWarm = rounds.flatMap((r) => r.warmMs);
   const flWarm = floorRuns.flatMap((f) => f.warmMs);
   const exporter = {
+    rssAtStartMb: Math.max(...rounds.map((r) => r.rssAtStartKb ?? 0)) / 1024,
     coldMs: median(rounds.map((r) => r.coldMs)),
     warmMedianMs: median(exWarm),
     warmP95Ms: percentile(exWarm, 95),
@@ -227,6 +231,21 @@ async function runProfile(name: Profile["name"], options: RunOptions): Promise<P
   }
 }
 
+/** containerd 1.6 (the system's) is the reference; another minor version gets its own file. */
+export function resultName(result: Pick<ProfileResult, "profile" | "machine">): string {
+  const minor = /^v?(\d+\.\d+)/.exec(result.machine.containerd)?.[1];
+  return minor === undefined || minor === REFERENCE_MINOR ? result.profile : `${result.profile}.containerd-${minor}`;
+}
+
+export const REFERENCE_MINOR = "1.6";
+
+/** Puts a containerd build (and its ctr, beside it) first on PATH, where the lab looks for it. */
+function useContainerd(bin: string): void {
+  const path = resolve(bin);
+  if (basename(path) !== "containerd" || !existsSync(path)) throw new Error(`--containerd-bin: no containerd binary at ${path}`);
+  process.env.PATH = `${dirname(path)}:${process.env.PATH ?? ""}`;
+}
+
 export async function runBench(options: RunOptions): Promise<RunResult> {
   const log = options.log ?? (() => undefined);
   mkdirSync(options.resultsDir, { recursive: true });
@@ -237,7 +256,7 @@ export async function runBench(options: RunOptions): Promise<RunResult> {
   const profiles: ProfileResult[] = [];
   for (const name of options.profiles) {
     const result = await runProfile(name, options);
-    writeFileSync(join(options.resultsDir, `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
+    writeFileSync(join(options.resultsDir, `${resultName(result)}.json`), `${JSON.stringify(result, null, 2)}\n`);
     profiles.push(result);
   }
   let classification: ClassificationResult | null = null;
@@ -266,6 +285,7 @@ async function main(): Promise<void> {
       "classify-sizes": { type: "string", default: "10000,20000,50000,100000" },
       "lab-dir": { type: "string" },
       "render-only": { type: "boolean", default: false },
+      "containerd-bin": { type: "string" },
     },
   });
   const root = packageRoot();
@@ -276,6 +296,7 @@ async function main(): Promise<void> {
     console.error(`wrote ${out} from ${dir}`);
     return;
   }
+  if (values["containerd-bin"]) useContainerd(values["containerd-bin"]);
   const profiles = (values.profile as string).split(",").map((p) => profileByName(p.trim()).name);
   const smokeOnly = profiles.every((p) => p === "smoke");
   const runtime = values.runtime as Runtime;

@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: sizes the heap before anything else allocates (heap.ts).
+import "./heap.js";
 import { type Config, loadConfig } from "../config/config.js";
 import { FlagError, Flags, helpText, parseArgs } from "../config/flags.js";
 import { dfReport } from "../inventory/report.js";

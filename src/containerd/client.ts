@@ -1,7 +1,9 @@
 import * as grpc from "@grpc/grpc-js";
-import { int64, seconds, snapshotKind } from "./convert.js";
+import * as decode from "./decode.js";
+import type { Decode } from "./decode.js";
 import { type CallContext, toContainerdError } from "./errors.js";
-import { loadContainerdProto } from "./proto.js";
+import { Interner } from "./intern.js";
+import * as requests from "./requests.js";
 import type {
   ContainerInfo,
   ContentInfo,
@@ -12,7 +14,7 @@ import type {
   LeaseResource,
   PluginInfo,
   SandboxInfo,
-  SnapshotInfo,
+  SnapshotRecord,
   SnapshotUsage,
   VersionInfo,
 } from "./types.js";
@@ -32,105 +34,97 @@ export interface CallOptions {
   deadline?: number;
   /** This call's own budget instead of the client's default (a synchronous GC can take long). */
   timeoutMs?: number;
+  /**
+   * Shares repeated strings (digests, names, label values) with the rest of a read; without
+   * one, strings are shared within this call's answer only.
+   */
+  strings?: Interner;
 }
 
 export function socketPathOf(address: string): string {
   return address.replace(/^unix:(\/\/)?/, "");
 }
 
-type AnyClient = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
+/** containerd's gRPC services, by the short names callCounts and error messages use. */
+const SERVICES = {
+  Namespaces: "containerd.services.namespaces.v1.Namespaces",
+  Leases: "containerd.services.leases.v1.Leases",
+  Content: "containerd.services.content.v1.Content",
+  Snapshots: "containerd.services.snapshots.v1.Snapshots",
+  Images: "containerd.services.images.v1.Images",
+  Containers: "containerd.services.containers.v1.Containers",
+  Sandboxes: "containerd.services.sandbox.v1.Store",
+  Introspection: "containerd.services.introspection.v1.Introspection",
+  Version: "containerd.services.version.v1.Version",
+} as const;
+type Service = keyof typeof SERVICES;
+
+/** Requests arrive encoded already (requests.ts). */
+const passThrough = (request: Buffer): Buffer => request;
+const ignoreAnswer: Decode<void> = () => undefined;
 
 /**
  * A thin client for the parts of containerd's gRPC API the exporter reads.
  * One channel serves every service. Each call carries a deadline and the
  * containerd-namespace header, and fails with a ContainerdError that says
- * what to do about it.
+ * what to do about it. Answers are decoded by decode.ts straight into the
+ * objects of types.ts (no protobuf runtime, no intermediate messages).
  */
 export class ContainerdClient {
   readonly socketPath: string;
   /** Calls issued, by "Service/Method": the benchmark reads it. */
   readonly callCounts = new Map<string, number>();
-  private readonly channel: grpc.Channel;
-  private readonly services: Record<string, AnyClient>;
+  private readonly client: grpc.Client;
   private readonly callTimeoutMs: number;
 
   constructor(options: ClientOptions) {
     this.socketPath = socketPathOf(options.address);
     this.callTimeoutMs = options.callTimeoutMs ?? 10_000;
-    const channelOptions: grpc.ChannelOptions = {
+    this.client = new grpc.Client(`unix://${this.socketPath}`, grpc.credentials.createInsecure(), {
       "grpc.max_receive_message_length": MAX_RECEIVE_BYTES,
       // grpc's default backoff grows to two minutes after containerd restarts;
       // a scraper must see it back on the next scrape.
       "grpc.initial_reconnect_backoff_ms": 100,
       "grpc.max_reconnect_backoff_ms": 1000,
-    };
-    const target = `unix://${this.socketPath}`;
-    const credentials = grpc.credentials.createInsecure();
-    this.channel = new grpc.Channel(target, credentials, channelOptions);
-    const proto = loadContainerdProto();
-    const make = (ctor: typeof grpc.Client): AnyClient =>
-      new ctor(target, credentials, { channelOverride: this.channel }) as AnyClient;
-    const services = proto.containerd.services;
-    this.services = {
-      Namespaces: make(services.namespaces.v1.Namespaces),
-      Leases: make(services.leases.v1.Leases),
-      Content: make(services.content.v1.Content),
-      Snapshots: make(services.snapshots.v1.Snapshots),
-      Images: make(services.images.v1.Images),
-      Containers: make(services.containers.v1.Containers),
-      Sandboxes: make(services.sandbox.v1.Store),
-      Introspection: make(services.introspection.v1.Introspection),
-      Version: make(services.version.v1.Version),
-    };
+    });
   }
 
   close(): void {
-    for (const client of Object.values(this.services)) client.close();
-    this.channel.close();
+    this.client.close();
   }
 
   // --- namespaces, version, plugins -------------------------------------------------
 
   async listNamespaces(options: CallOptions = {}): Promise<string[]> {
-    const res = await this.unary<{ namespaces: { name: string }[] }>("Namespaces", "List", undefined, {}, options);
-    return res.namespaces.map((ns) => ns.name).sort();
+    const names = await this.unary("Namespaces", "List", undefined, requests.empty(), decode.decodeNamespaces, options);
+    return names.sort();
   }
 
-  async version(options: CallOptions = {}): Promise<VersionInfo> {
-    return this.unary<VersionInfo>("Version", "Version", undefined, {}, options);
+  version(options: CallOptions = {}): Promise<VersionInfo> {
+    return this.unary("Version", "Version", undefined, requests.empty(), decode.decodeVersion, options);
   }
 
-  async plugins(filters: string[], options: CallOptions = {}): Promise<PluginInfo[]> {
-    type Raw = { type: string; id: string; exports: Labels; init_err: { code: number; message: string } | null };
-    const res = await this.unary<{ plugins: Raw[] }>("Introspection", "Plugins", undefined, { filters }, options);
-    return res.plugins.map((p) => ({
-      type: p.type,
-      id: p.id,
-      exports: p.exports,
-      ...(p.init_err ? { initError: p.init_err.message || `code ${p.init_err.code}` } : {}),
-    }));
+  plugins(filters: string[], options: CallOptions = {}): Promise<PluginInfo[]> {
+    return this.unary("Introspection", "Plugins", undefined, requests.plugins(filters), decode.decodePlugins, options);
   }
 
   // --- leases ------------------------------------------------------------------------
 
-  async listLeases(namespace: string, options: CallOptions = {}): Promise<Lease[]> {
-    type Raw = { id: string; created_at: Parameters<typeof seconds>[0]; labels: Labels };
-    const res = await this.unary<{ leases: Raw[] }>("Leases", "List", namespace, {}, options);
-    return res.leases.map((l) => ({ id: l.id, createdAt: seconds(l.created_at), labels: l.labels }));
+  listLeases(namespace: string, options: CallOptions = {}): Promise<Lease[]> {
+    return this.unary("Leases", "List", namespace, requests.empty(), decode.decodeLeases, options);
   }
 
-  async listLeaseResources(namespace: string, id: string, options: CallOptions = {}): Promise<LeaseResource[]> {
-    const res = await this.unary<{ resources: LeaseResource[] }>("Leases", "ListResources", namespace, { id }, options);
-    return res.resources.map((r) => ({ type: r.type, id: r.id }));
+  listLeaseResources(namespace: string, id: string, options: CallOptions = {}): Promise<LeaseResource[]> {
+    return this.unary("Leases", "ListResources", namespace, requests.leaseId(id), decode.decodeLeaseResources, options);
   }
 
   async createLease(namespace: string, id: string, labels: Labels, options: CallOptions = {}): Promise<void> {
-    await this.unary("Leases", "Create", namespace, { id, labels }, options);
+    await this.unary("Leases", "Create", namespace, requests.createLease(id, labels), ignoreAnswer, options);
   }
 
   /** With sync, containerd answers only after a full garbage collection. */
   async deleteLease(namespace: string, id: string, sync: boolean, options: CallOptions = {}): Promise<void> {
-    await this.unary("Leases", "Delete", namespace, { id, sync }, options);
+    await this.unary("Leases", "Delete", namespace, requests.deleteLease(id, sync), ignoreAnswer, options);
   }
 
   async addLeaseResource(
@@ -139,7 +133,7 @@ export class ContainerdClient {
     resource: LeaseResource,
     options: CallOptions = {},
   ): Promise<void> {
-    await this.unary("Leases", "AddResource", namespace, { id, resource }, options);
+    await this.unary("Leases", "AddResource", namespace, requests.addLeaseResource(id, resource), ignoreAnswer, options);
   }
 
   // --- content -----------------------------------------------------------------------
@@ -149,111 +143,56 @@ export class ContainerdClient {
   }
 
   /** Content/List one streamed message (up to 100 blobs) at a time: far less per-item overhead for large stores. */
-  async *listContentPages(namespace: string, options: CallOptions = {}): AsyncGenerator<ContentInfo[]> {
-    type Raw = { digest: string; size: string; created_at: never; updated_at: never; labels: Labels };
-    for await (const page of this.stream<{ info: Raw[] }>("Content", "List", namespace, {}, options)) {
-      yield page.info.map((i) => ({
-        digest: i.digest,
-        size: int64(i.size),
-        createdAt: seconds(i.created_at),
-        updatedAt: seconds(i.updated_at),
-        labels: i.labels,
-      }));
-    }
+  listContentPages(namespace: string, options: CallOptions = {}): AsyncGenerator<ContentInfo[]> {
+    return this.stream("Content", "List", namespace, requests.empty(), decode.decodeContentPage, options);
   }
 
-  async listIngests(namespace: string, options: CallOptions = {}): Promise<IngestStatus[]> {
-    type Raw = { ref: string; offset: string; total: string; expected: string; started_at: never; updated_at: never };
-    const res = await this.unary<{ statuses: Raw[] }>("Content", "ListStatuses", namespace, {}, options);
-    return res.statuses.map((s) => ({
-      ref: s.ref,
-      offset: int64(s.offset),
-      total: int64(s.total),
-      expected: s.expected,
-      startedAt: seconds(s.started_at),
-      updatedAt: seconds(s.updated_at),
-    }));
+  listIngests(namespace: string, options: CallOptions = {}): Promise<IngestStatus[]> {
+    return this.unary("Content", "ListStatuses", namespace, requests.empty(), decode.decodeIngests, options);
   }
 
   async abortIngest(namespace: string, ref: string, options: CallOptions = {}): Promise<void> {
-    await this.unary("Content", "Abort", namespace, { ref }, options);
+    await this.unary("Content", "Abort", namespace, requests.abortIngest(ref), ignoreAnswer, options);
   }
 
   // --- snapshots ---------------------------------------------------------------------
 
-  async *listSnapshots(namespace: string, snapshotter: string, options: CallOptions = {}): AsyncGenerator<SnapshotInfo> {
+  async *listSnapshots(namespace: string, snapshotter: string, options: CallOptions = {}): AsyncGenerator<SnapshotRecord> {
     for await (const page of this.listSnapshotPages(namespace, snapshotter, options)) yield* page;
   }
 
-  /** Snapshots/List one streamed message (up to 100 snapshots) at a time. */
-  async *listSnapshotPages(namespace: string, snapshotter: string, options: CallOptions = {}): AsyncGenerator<SnapshotInfo[]> {
-    type Raw = { name: string; parent: string; kind: string; created_at: never; updated_at: never; labels: Labels };
-    const request = { snapshotter };
-    for await (const page of this.stream<{ info: Raw[] }>("Snapshots", "List", namespace, request, options)) {
-      yield page.info.map((s) => ({
-        name: s.name,
-        parent: s.parent,
-        kind: snapshotKind(s.kind),
-        createdAt: seconds(s.created_at),
-        updatedAt: seconds(s.updated_at),
-        labels: s.labels,
-      }));
-    }
+  /**
+   * Snapshots/List one streamed message (up to 100 snapshots) at a time, each with its
+   * snapshotter and a usage still to be measured (null).
+   */
+  listSnapshotPages(namespace: string, snapshotter: string, options: CallOptions = {}): AsyncGenerator<SnapshotRecord[]> {
+    const request = requests.listSnapshots(snapshotter);
+    return this.stream("Snapshots", "List", namespace, request, decode.decodeSnapshotPage(snapshotter), options);
   }
 
-  async snapshotUsage(
-    namespace: string,
-    snapshotter: string,
-    key: string,
-    options: CallOptions = {},
-  ): Promise<SnapshotUsage> {
-    const res = await this.unary<{ size: string; inodes: string }>("Snapshots", "Usage", namespace, { snapshotter, key }, options);
-    return { size: int64(res.size), inodes: int64(res.inodes) };
+  snapshotUsage(namespace: string, snapshotter: string, key: string, options: CallOptions = {}): Promise<SnapshotUsage> {
+    const request = requests.snapshotUsage(snapshotter, key);
+    return this.unary("Snapshots", "Usage", namespace, request, decode.decodeUsage, options);
   }
 
   // --- images and containers ---------------------------------------------------------
 
-  async listImages(namespace: string, options: CallOptions = {}): Promise<ImageInfo[]> {
-    type Raw = {
-      name: string;
-      labels: Labels;
-      target: { media_type: string; digest: string; size: string } | null;
-      created_at: never;
-      updated_at: never;
-    };
-    const res = await this.unary<{ images: Raw[] }>("Images", "List", namespace, {}, options);
-    return res.images.map((i) => ({
-      name: i.name,
-      target: { mediaType: i.target?.media_type ?? "", digest: i.target?.digest ?? "", size: int64(i.target?.size) },
-      labels: i.labels,
-      createdAt: seconds(i.created_at),
-      updatedAt: seconds(i.updated_at),
-    }));
+  listImages(namespace: string, options: CallOptions = {}): Promise<ImageInfo[]> {
+    return this.unary("Images", "List", namespace, requests.empty(), decode.decodeImages, options);
   }
 
-  async listContainers(namespace: string, options: CallOptions = {}): Promise<ContainerInfo[]> {
-    type Raw = { id: string; image: string; snapshotter: string; snapshot_key: string; labels: Labels; created_at: never };
-    const res = await this.unary<{ containers: Raw[] }>("Containers", "List", namespace, {}, options);
-    return res.containers.map((c) => ({
-      id: c.id,
-      image: c.image,
-      snapshotter: c.snapshotter,
-      snapshotKey: c.snapshot_key,
-      labels: c.labels,
-      createdAt: seconds(c.created_at),
-    }));
+  listContainers(namespace: string, options: CallOptions = {}): Promise<ContainerInfo[]> {
+    return this.unary("Containers", "List", namespace, requests.empty(), decode.decodeContainers, options);
   }
 
   /** The sandbox store (containerd >= 1.7); older daemons answer UNIMPLEMENTED. */
-  async listSandboxes(namespace: string, options: CallOptions = {}): Promise<SandboxInfo[]> {
-    type Raw = { sandbox_id: string; labels: Labels; created_at: never };
-    const res = await this.unary<{ list: Raw[] }>("Sandboxes", "List", namespace, {}, options);
-    return res.list.map((s) => ({ id: s.sandbox_id, labels: s.labels, createdAt: seconds(s.created_at) }));
+  listSandboxes(namespace: string, options: CallOptions = {}): Promise<SandboxInfo[]> {
+    return this.unary("Sandboxes", "List", namespace, requests.empty(), decode.decodeSandboxes, options);
   }
 
   // --- plumbing ----------------------------------------------------------------------
 
-  private prepare(service: string, method: string, namespace: string | undefined, options: CallOptions) {
+  private prepare<T>(service: Service, method: string, namespace: string | undefined, decoder: Decode<T>, options: CallOptions) {
     const call = `${service}/${method}`;
     this.callCounts.set(call, (this.callCounts.get(call) ?? 0) + 1);
     const now = Date.now();
@@ -262,38 +201,39 @@ export class ContainerdClient {
     if (namespace !== undefined) metadata.set("containerd-namespace", namespace);
     const ctx: CallContext = { call, socketPath: this.socketPath, budgetMs: Math.max(0, deadline - now) };
     if (namespace !== undefined) ctx.namespace = namespace;
-    const client = this.services[service];
-    if (!client) throw new Error(`unknown containerd service ${service}`);
-    return { client, metadata, deadline, ctx };
+    const strings = options.strings ?? new Interner();
+    // A decoding error surfaces as the call's failure (grpc-js reports it as INTERNAL).
+    const deserialize = (buf: Buffer): T => decoder(buf, strings);
+    return { path: `/${SERVICES[service]}/${method}`, metadata, deadline, ctx, deserialize };
   }
 
   private unary<T>(
-    service: string,
+    service: Service,
     method: string,
     namespace: string | undefined,
-    request: object,
+    request: Buffer,
+    decoder: Decode<T>,
     options: CallOptions,
   ): Promise<T> {
-    const { client, metadata, deadline, ctx } = this.prepare(service, method, namespace, options);
+    const { path, metadata, deadline, ctx, deserialize } = this.prepare(service, method, namespace, decoder, options);
     return new Promise<T>((resolve, reject) => {
-      const fn = client[method] as (...args: unknown[]) => unknown;
-      fn.call(client, request, metadata, { deadline }, (error: grpc.ServiceError | null, response: T) => {
+      this.client.makeUnaryRequest(path, passThrough, deserialize, request, metadata, { deadline }, (error, response) => {
         if (error) reject(toContainerdError(error, ctx));
-        else resolve(response);
+        else resolve(response as T);
       });
     });
   }
 
   private async *stream<T>(
-    service: string,
+    service: Service,
     method: string,
     namespace: string,
-    request: object,
+    request: Buffer,
+    decoder: Decode<T>,
     options: CallOptions,
   ): AsyncGenerator<T> {
-    const { client, metadata, deadline, ctx } = this.prepare(service, method, namespace, options);
-    const fn = client[method] as (...args: unknown[]) => grpc.ClientReadableStream<T>;
-    const call = fn.call(client, request, metadata, { deadline });
+    const { path, metadata, deadline, ctx, deserialize } = this.prepare(service, method, namespace, decoder, options);
+    const call = this.client.makeServerStreamRequest(path, passThrough, deserialize, request, metadata, { deadline });
     try {
       for await (const page of call) yield page as T;
     } catch (error) {

@@ -45,6 +45,15 @@ export interface SnapshotInfo {
   labels: Labels;
 }
 
+/**
+ * A snapshot as one snapshotter lists it, with room for its disk usage: measured after the
+ * listing and filled in place, null until then (and when containerd could not measure it).
+ */
+export interface SnapshotRecord extends SnapshotInfo {
+  snapshotter: string;
+  usage: SnapshotUsage | null;
+}
+
 export interface SnapshotUsage {
   size: number;
   inodes: number;

@@ -1,4 +1,5 @@
 import type { ContainerdClient } from "../containerd/client.js";
+import { Interner } from "../containerd/intern.js";
 import type { VersionInfo } from "../containerd/types.js";
 import { createLimiter } from "../util/limit.js";
 import { NAMESPACE_COLLECTORS, type ReadContext } from "./collectors/index.js";
@@ -113,6 +114,9 @@ export class InventoryReader {
     const ctx: ReadContext = {
       client: this.client,
       deadline,
+      // One string table per read: digests and names shared across objects and namespaces
+      // are kept once, and the table goes with the read.
+      calls: { deadline, strings: new Interner() },
       snapshotters,
       usageCache: this.usageCache,
       limit: createLimiter(this.options.concurrency ?? 16),

@@ -1,4 +1,4 @@
-import type { ContainerdClient } from "../../containerd/client.js";
+import type { CallOptions, ContainerdClient } from "../../containerd/client.js";
 import type { Limiter } from "../../util/limit.js";
 import type { NamespaceInventory, NamespacePart } from "../types.js";
 import type { UsageCache } from "../usage-cache.js";
@@ -7,6 +7,8 @@ export interface ReadContext {
   client: ContainerdClient;
   /** Epoch milliseconds by which every call of this read must have answered. */
   deadline: number;
+  /** What every call of this read passes: the deadline, and the read's shared strings. */
+  calls: CallOptions;
   /** Snapshotter plugins that loaded. */
   snapshotters: string[];
   usageCache: UsageCache;

@@ -2,5 +2,5 @@ import type { NamespaceCollector } from "./collector.js";
 
 export const containersCollector: NamespaceCollector<"containers"> = {
   name: "containers",
-  read: (ctx, namespace) => ctx.client.listContainers(namespace, { deadline: ctx.deadline }),
+  read: (ctx, namespace) => ctx.client.listContainers(namespace, ctx.calls),
 };

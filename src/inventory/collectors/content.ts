@@ -6,7 +6,7 @@ export const contentCollector: NamespaceCollector<"content"> = {
   name: "content",
   async read(ctx, namespace) {
     const blobs: ContentInfo[] = [];
-    for await (const page of ctx.client.listContentPages(namespace, { deadline: ctx.deadline })) {
+    for await (const page of ctx.client.listContentPages(namespace, ctx.calls)) {
       for (const blob of page) blobs.push(blob);
     }
     return blobs;

@@ -5,13 +5,12 @@ import type { NamespaceCollector } from "./collector.js";
 export const leasesCollector: NamespaceCollector<"leases"> = {
   name: "leases",
   async read(ctx, namespace) {
-    const options = { deadline: ctx.deadline };
-    const leases = await ctx.client.listLeases(namespace, options);
+    const leases = await ctx.client.listLeases(namespace, ctx.calls);
     return Promise.all(
       leases.map(
         async (lease): Promise<LeaseEntry> => ({
           ...lease,
-          resources: await ctx.limit(() => ctx.client.listLeaseResources(namespace, lease.id, options)),
+          resources: await ctx.limit(() => ctx.client.listLeaseResources(namespace, lease.id, ctx.calls)),
         }),
       ),
     );

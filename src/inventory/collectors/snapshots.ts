@@ -1,5 +1,5 @@
 import { ifFound } from "../../containerd/errors.js";
-import type { SnapshotInfo, SnapshotUsage } from "../../containerd/types.js";
+import type { SnapshotRecord } from "../../containerd/types.js";
 import type { SnapshotEntry } from "../types.js";
 import type { NamespaceCollector, ReadContext } from "./collector.js";
 
@@ -15,42 +15,33 @@ export const snapshotsCollector: NamespaceCollector<"snapshots"> = {
     const perSnapshotter = await Promise.all(
       ctx.snapshotters.map((snapshotter) => readSnapshotter(ctx, namespace, snapshotter)),
     );
-    return perSnapshotter.flat();
+    return perSnapshotter.length === 1 ? (perSnapshotter[0] as SnapshotEntry[]) : perSnapshotter.flat();
   },
 };
 
 async function readSnapshotter(ctx: ReadContext, namespace: string, snapshotter: string): Promise<SnapshotEntry[]> {
-  const infos: SnapshotInfo[] = [];
-  for await (const page of ctx.client.listSnapshotPages(namespace, snapshotter, { deadline: ctx.deadline })) {
-    for (const info of page) infos.push(info);
+  // The client's records become the entries: their usage is filled in place.
+  const entries: SnapshotRecord[] = [];
+  for await (const page of ctx.client.listSnapshotPages(namespace, snapshotter, ctx.calls)) {
+    for (const record of page) entries.push(record);
   }
   // Committed snapshots measured before are answered from the cache right here; only the
   // others wait for a Usage call (one async task each, not one per snapshot).
-  const entries: SnapshotEntry[] = new Array(infos.length);
   const pending: Promise<void>[] = [];
-  infos.forEach((info, i) => {
-    const cached = info.kind === "committed" ? ctx.usageCache.get(namespace, snapshotter, info.name, info.createdAt) : undefined;
-    if (cached) entries[i] = { ...info, snapshotter, usage: cached };
-    else pending.push(usageOf(ctx, namespace, snapshotter, info).then((usage) => void (entries[i] = { ...info, snapshotter, usage })));
-  });
+  for (const entry of entries) {
+    const cached = entry.kind === "committed" ? ctx.usageCache.get(namespace, snapshotter, entry.name, entry.createdAt) : undefined;
+    if (cached) entry.usage = cached;
+    else pending.push(measure(ctx, namespace, entry));
+  }
   await Promise.all(pending);
   return entries;
 }
 
-async function usageOf(
-  ctx: ReadContext,
-  namespace: string,
-  snapshotter: string,
-  info: SnapshotInfo,
-): Promise<SnapshotUsage | null> {
-  const immutable = info.kind === "committed";
-  const cached = immutable ? ctx.usageCache.get(namespace, snapshotter, info.name, info.createdAt) : undefined;
-  if (cached) return cached;
-  const usage = await ctx.limit(() =>
-    ifFound(ctx.client.snapshotUsage(namespace, snapshotter, info.name, { deadline: ctx.deadline })),
-  );
-  // Removed between List and Usage: it holds nothing any more.
-  if (usage === undefined) return null;
-  if (immutable) ctx.usageCache.set(namespace, snapshotter, info.name, info.createdAt, usage);
-  return usage;
+async function measure(ctx: ReadContext, namespace: string, entry: SnapshotRecord): Promise<void> {
+  const { snapshotter, name } = entry;
+  const usage = await ctx.limit(() => ifFound(ctx.client.snapshotUsage(namespace, snapshotter, name, ctx.calls)));
+  // Removed between List and Usage: it holds nothing any more (usage stays null).
+  if (usage === undefined) return;
+  entry.usage = usage;
+  if (entry.kind === "committed") ctx.usageCache.set(namespace, snapshotter, name, entry.createdAt, usage);
 }
