@@ -51,7 +51,7 @@ export class ExporterMetrics {
     for (const result of ["success", "failure", "dry_run"]) this.pruneRuns.inc({ result }, 0);
     this.pruneReclaimedBytes = new Counter({
       name: "containerd_prune_reclaimed_bytes_total",
-      help: "Bytes prunes gave back, measured as store bytes before minus after.",
+      help: "Bytes prunes gave back: the objects present before and gone after; a failed measurement counts nothing.",
       registers,
     });
     this.pruneLeasesDeleted = new Counter({
