@@ -116,7 +116,6 @@ async function main(): Promise<void> {
     clearInterval(sampler);
     if (exitedAt === undefined) peakMb = Math.max(peakMb, peakRssKb(pid) / 1024);
     const attacks = JSON.parse(clientOutput.trim().split("\n").at(-1) || "{}") as Record<string, unknown>;
-    if (process.env.LOAD_DEBUG) console.error("clients said:", clientOutput);
 
     fake.stdin?.write("counts\n");
     const counts = JSON.parse(await fakeLine()) as { reads: number; calls: number };
