@@ -9,8 +9,6 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { get as httpGet } from "node:http";
 import { parseArgs } from "node:util";
-import { sampleNamespace } from "../../test/faults/support.js";
-import { FakeContainerd } from "../../test/support/fake-containerd.js";
 import { freePort } from "../../test/lab/ports.js";
 import { peakRssKb, rssKb } from "../proc.js";
 
@@ -22,7 +20,7 @@ const { values } = parseArgs({
     root: { type: "string", default: new URL("../..", import.meta.url).pathname },
     seconds: { type: "string", default: "60" },
     connections: { type: "string", default: "200" },
-    namespaces: { type: "string", default: "40" },
+    namespaces: { type: "string", default: "10" },
     out: { type: "string" },
     /** Comma-separated subset of the attacks, to see what costs what. */
     only: { type: "string" },
@@ -54,15 +52,35 @@ async function waitListening(port: number, child: ChildProcess): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const namespaces = Object.fromEntries(
-    Array.from({ length: Number(values.namespaces) }, (_, i) => [`ns-${i}`, sampleNamespace(`ns${i}`)]),
-  );
-  const fake = await FakeContainerd.start({ data: { namespaces } });
-  fake.setDelay("Leases/List", 50); // reads overlap, as against a busy containerd
+  const here = new URL("../..", import.meta.url).pathname;
+  const fake = spawn(process.execPath, ["--import", "tsx", "bench/load/fake.ts", String(values.namespaces)], {
+    cwd: here,
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  const fakeLines: string[] = [];
+  let fakeOut = "";
+  const fakeLine = () =>
+    new Promise<string>((resolve) => {
+      const check = () => {
+        const cut = fakeOut.indexOf("\n");
+        if (cut === -1) return false;
+        fakeLines.push(fakeOut.slice(0, cut));
+        fakeOut = fakeOut.slice(cut + 1);
+        resolve(fakeLines.at(-1) as string);
+        return true;
+      };
+      if (check()) return;
+      const onData = (chunk: Buffer) => {
+        fakeOut += chunk.toString();
+        if (check()) fake.stdout?.off("data", onData);
+      };
+      fake.stdout?.on("data", onData);
+    });
+  const socketPath = await fakeLine();
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", "src/cli/main.ts", "serve", `--containerd.address=${fake.socketPath}`, `--web.listen-address=127.0.0.1:${port}`, "--log.level=error"],
+    ["--import", "tsx", "src/cli/main.ts", "serve", `--containerd.address=${socketPath}`, `--web.listen-address=127.0.0.1:${port}`, "--log.level=error"],
     { cwd: values.root, stdio: ["ignore", "ignore", "pipe"] },
   );
   let stderr = "";
@@ -84,7 +102,7 @@ async function main(): Promise<void> {
     const clients = spawn(
       process.execPath,
       ["--import", "tsx", "bench/load/clients.ts", String(port), String(seconds), String(connections), values.only ?? ""],
-      { cwd: new URL("../..", import.meta.url).pathname, stdio: ["ignore", "pipe", "inherit"] },
+      { cwd: here, stdio: ["ignore", "pipe", "inherit"] },
     );
     let clientOutput = "";
     clients.stdout?.on("data", (chunk: Buffer) => (clientOutput += chunk.toString()));
@@ -98,8 +116,9 @@ async function main(): Promise<void> {
     clearInterval(sampler);
     if (exitedAt === undefined) peakMb = Math.max(peakMb, peakRssKb(pid) / 1024);
     const attacks = JSON.parse(clientOutput.trim().split("\n").at(-1) || "{}") as Record<string, unknown>;
-    if (process.env.LOAD_DEBUG) console.error("clients said:", clientOutput);
 
+    fake.stdin?.write("counts\n");
+    const counts = JSON.parse(await fakeLine()) as { reads: number; calls: number };
     const answered = healthz.filter((ms) => ms < Infinity);
     const sorted = [...answered].sort((a, b) => a - b);
     const result = {
@@ -116,8 +135,8 @@ async function main(): Promise<void> {
         p99Ms: Math.round(sorted[Math.floor(sorted.length * 0.99)] ?? 0),
         maxMs: healthz.length ? (answered.length === healthz.length ? Math.round(Math.max(...answered)) : "no answer") : null,
       },
-      containerdReads: fake.count("Namespaces/List"),
-      containerdCalls: [...fake.calls.values()].reduce((a, b) => a + b, 0),
+      containerdReads: counts.reads,
+      containerdCalls: counts.calls,
       attacks,
       ...(exitedAt !== undefined ? { exporterStderrTail: stderr.slice(-600) } : {}),
     };
@@ -132,7 +151,7 @@ async function main(): Promise<void> {
     process.exitCode = met ? 0 : 1;
   } finally {
     child.kill("SIGKILL");
-    await fake.dispose();
+    fake.stdin?.end();
   }
 }
 

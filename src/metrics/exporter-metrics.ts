@@ -85,7 +85,7 @@ export class ExporterMetrics {
     });
     this.pruneReclaimedBytes = new Counter({
       name: "containerd_prune_reclaimed_bytes_total",
-      help: "Bytes prunes gave back, measured as store bytes before minus after, by trigger.",
+      help: "Bytes prunes gave back: the objects present before and gone after, by trigger; a failed measurement counts nothing.",
       labelNames: ["trigger"],
       registers,
     });
