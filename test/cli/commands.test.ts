@@ -91,7 +91,7 @@ describe("one-shot commands", () => {
     const audit = lines(r.stderr).map(parseLogfmt);
     expect(audit.length).toBeGreaterThan(0);
     expect(audit.every((a) => a.audit !== undefined && ISO.test(a.ts ?? "") && a.level === "info")).toBe(true);
-    expect(audit.find((a) => a.audit === "lease-deleted")).toMatchObject({ namespace: dfCut.namespace, lease: dfCut.leases[0]?.id, client: "cli" });
+    expect(audit.find((a) => a.audit === "lease-delete" && a.outcome === "deleted")).toMatchObject({ namespace: dfCut.namespace, lease: dfCut.leases[0]?.id, client: "cli" });
     expect(await listLeases(lab, dfCut.namespace)).toEqual([]);
   });
 });
@@ -145,14 +145,14 @@ describe("the server's log", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^Prune finished\.\n {2}lease .*: deleted/);
     const written = lines(server.log()).map(parseLogfmt);
-    expect(written.find((l) => l.audit === "lease-deleted")).toMatchObject({ lease: remoteCut.leases[0]?.id, namespace: remoteCut.namespace });
+    expect(written.find((l) => l.audit === "lease-delete" && l.outcome === "deleted")).toMatchObject({ lease: remoteCut.leases[0]?.id, namespace: remoteCut.namespace });
     expect(written.some((l) => l.msg === "containerd-orphan-exporter started")).toBe(false); // info: below warn
     const metrics = parseExposition(await (await fetch(`${server.base}/metrics`)).text());
     expect(sample(metrics, "containerd_prune_runs_total", { result: "success", trigger: "cli" })).toBe(1);
     expect(sample(metrics, "containerd_prune_runs_total", { result: "success", trigger: "http" })).toBe(0);
     expect(sample(metrics, "containerd_prune_leases_deleted_total", { trigger: "cli" })).toBe(1);
 
-    const refused = await runCli(["prune", `--admin.url=${server.base}`], { ADMIN_TOKEN: "wrong" });
+    const refused = await runCli(["prune", `--admin.url=${server.base}`], { ADMIN_TOKEN: "a-wrong-but-well-formed-token" });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toBe(`containerd-orphan-exporter: the exporter at ${server.base}/admin/prune answered 401: unauthorized: invalid authorization header\n`);
   });

@@ -57,7 +57,7 @@ describe("scheduled prune", () => {
     expect(sample(metrics, "containerd_prune_runs_total", { result: "success", trigger: "http" })).toBe(0);
     expect(sample(metrics, "containerd_reclaimable_bytes", { resource: "ingest" })).toBe(0);
     const log = lines(server.log()).map(parseLogfmt);
-    expect(log.find((l) => l.audit === "lease-deleted")).toMatchObject({ lease: pruned.leases[0]?.id, client: "schedule" });
+    expect(log.find((l) => l.audit === "lease-delete" && l.outcome === "deleted")).toMatchObject({ lease: pruned.leases[0]?.id, client: "schedule" });
     expect(log.find((l) => l.msg?.startsWith("scheduled prune reclaimed"))).toMatchObject({ level: "info", trigger: "schedule", leases: "1" });
     expect(log.find((l) => l.msg === "containerd-orphan-exporter started")).toMatchObject({ prune_interval: "1s", prune_min_reclaimable: "1.0 KiB" });
     // The status page tells the same.
