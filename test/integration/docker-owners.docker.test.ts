@@ -78,7 +78,7 @@ function prune(body: object) {
 }
 
 beforeAll(async () => {
-  lab = await startLab();
+  lab = await startLab({ withDocker: true });
   client = new ContainerdClient({ address: lab.socket });
   seed = new SeedClient(lab.socket);
   t = await startTestApp([`--containerd.address=${lab.socket}`, "--prune.confirm-window=1s"], { ADMIN_TOKEN: TOKEN });

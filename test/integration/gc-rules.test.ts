@@ -18,7 +18,7 @@ import { startTestApp, type TestApp } from "../support/app.js";
 import { createSandbox as createSandboxIn } from "../support/sandbox.js";
 import { blobFileDigest, expectPredictedIsDrop, fileDigest, measuredPrune } from "../support/prune-check.js";
 
-const TOKEN = "gc-rules-token";
+const TOKEN = "gc-rules-admin-token";
 const HOUR = 3600_000;
 const rfc3339 = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, "Z");
 const MANIFEST = "application/vnd.oci.image.manifest.v1+json";

@@ -18,7 +18,8 @@ export async function startExporter(flags: string[], env: NodeJS.ProcessEnv = {}
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", "src/cli/main.ts", "serve", `--web.listen-address=127.0.0.1:${port}`, ...flags],
+    // JSON lines, so that tests can read each record whole.
+    ["--import", "tsx", "src/cli/main.ts", "serve", `--web.listen-address=127.0.0.1:${port}`, "--log.format=json", ...flags],
     { cwd: ROOT, env: { ...process.env, ADMIN_TOKEN: "", ...env }, stdio: ["ignore", "ignore", "pipe"] },
   );
   let stderr = "";
