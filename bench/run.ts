@@ -312,7 +312,8 @@ async function main(): Promise<void> {
     resultsDir,
     markdown,
     classifySizes: (values["classify-sizes"] as string).split(",").filter(Boolean).map(Number),
-    command: `npm run bench -- ${process.argv.slice(2).join(" ")}`.trim(),
+    // Quoted where the shell needs it (an empty --classify-sizes), so the command can be pasted.
+    command: `npm run bench -- ${process.argv.slice(2).map((a) => (a === "" || /[\s"']/.test(a) ? JSON.stringify(a) : a)).join(" ")}`.trim(),
     ...(values["lab-dir"] ? { labDir: values["lab-dir"] } : {}),
     log: (m) => console.error(m),
   });
