@@ -22,6 +22,7 @@ import { startLab, type Lab, type LabInfo } from "../lab/lab.js";
 import { waitFor } from "../lab/wait.js";
 import { diskUsage } from "../support/disk.js";
 import { parseExposition, select } from "../support/exposition.js";
+import { postPrune } from "../support/prune-check.js";
 import { startTestApp, type TestApp } from "../support/app.js";
 
 const TOKEN = "docker-prune-token";
@@ -42,16 +43,7 @@ let running: RunningDockerContainer;
 let created: DockerContainer;
 let cut: CancelledDockerPull;
 
-async function prune(body: object): Promise<PruneReport> {
-  const res = await t.app.inject({
-    method: "POST",
-    url: "/admin/prune",
-    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-    payload: JSON.stringify(body),
-  });
-  expect(res.statusCode, res.body).toBe(200);
-  return res.json() as PruneReport;
-}
+const prune = (body: object): Promise<PruneReport> => postPrune(t, TOKEN, body);
 
 async function reclaimableBytes(): Promise<number> {
   const samples = parseExposition((await t.app.inject({ url: "/metrics" })).body);

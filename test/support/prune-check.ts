@@ -32,10 +32,8 @@ async function objects(client: ContainerdClient): Promise<Set<string>> {
   return keys;
 }
 
-/** POST /admin/prune with `body`, measuring containerd's root on disk around it. */
-export async function measuredPrune(t: TestApp, token: string, root: string, client: ContainerdClient, body: object): Promise<MeasuredPrune> {
-  const before = diskUsage(root);
-  const objectsBefore = await objects(client);
+/** POST /admin/prune with `body`; anything but 200 fails the test with the answer's text. */
+export async function postPrune(t: TestApp, token: string, body: object): Promise<PruneReport> {
   const res = await t.app.inject({
     method: "POST",
     url: "/admin/prune",
@@ -43,6 +41,14 @@ export async function measuredPrune(t: TestApp, token: string, root: string, cli
     payload: JSON.stringify(body),
   });
   expect(res.statusCode, res.body).toBe(200);
+  return res.json() as PruneReport;
+}
+
+/** POST /admin/prune with `body`, measuring containerd's root on disk around it. */
+export async function measuredPrune(t: TestApp, token: string, root: string, client: ContainerdClient, body: object): Promise<MeasuredPrune> {
+  const before = diskUsage(root);
+  const objectsBefore = await objects(client);
+  const report = await postPrune(t, token, body);
   const after = diskUsage(root);
   const objectsAfter = await objects(client);
   const drop = {
@@ -51,7 +57,7 @@ export async function measuredPrune(t: TestApp, token: string, root: string, cli
     ingest: before.ingest - after.ingest,
   };
   return {
-    report: res.json() as PruneReport,
+    report,
     drop: { ...drop, total: drop.content + drop.snapshot + drop.ingest },
     removedObjects: [...objectsBefore].filter((k) => !objectsAfter.has(k)).length,
   };
