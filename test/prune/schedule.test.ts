@@ -50,6 +50,13 @@ describe("scheduled prune", () => {
       timeoutMs: 30_000,
       describe: () => server.log(),
     });
+    // The run is counted once it has measured the store again, a moment after the delete.
+    const runsOf = (m: Awaited<ReturnType<typeof metricsOf>>) =>
+      select(m, "containerd_prune_runs_total").filter((s) => s.labels.trigger === "schedule" && s.labels.result !== "dry_run");
+    await waitFor("the scheduled prune to be counted", async () => runsOf(await metricsOf(server)).some((s) => s.value > 0), {
+      timeoutMs: 30_000,
+      describe: () => server.log(),
+    });
     const metrics = await metricsOf(server);
     expect(sample(metrics, "containerd_prune_runs_total", { result: "success", trigger: "schedule" })).toBeGreaterThanOrEqual(1);
     expect(sample(metrics, "containerd_prune_leases_deleted_total", { trigger: "schedule" })).toBe(1);
