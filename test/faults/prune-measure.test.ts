@@ -6,7 +6,7 @@ import { startContainerd, type Containerd } from "../lab/containerd.js";
 import { ctr } from "../lab/ctr.js";
 import { buildImage, ociArchive, type BuiltImage } from "../lab/oci.js";
 import { waitFor } from "../lab/wait.js";
-import { parseExposition, sample } from "../support/exposition.js";
+import { parseExposition, sample, select } from "../support/exposition.js";
 import { startTestApp, type TestApp } from "../support/app.js";
 import { startExporter } from "../support/exporter-process.js";
 
@@ -65,10 +65,16 @@ const counters = async () => {
   };
 };
 
+const reclaimable = async () =>
+  select(parseExposition((await t!.app.inject({ url: "/metrics" })).body), "containerd_reclaimable_bytes").reduce((sum, s) => sum + s.value, 0);
+
 describe("the prune's measurement", () => {
   it("a read that fails after the prune is a failure, never bytes reclaimed", async () => {
     await importImage("kept", "kept", 2 << 20); // bytes in the store, none reclaimable
     await app();
+    // The import's own lease leaves a blob or two for containerd's next collection, which runs
+    // moments later; until it has, the prune would force one and meet the pause there instead.
+    await waitFor("containerd to collect what the import left", async () => (await reclaimable()) === 0, { timeoutMs: 20_000 });
     const pruning = prune({ namespaces: ["kept"], leaseStaleAfter: "0s" });
     await new Promise((resolve) => setTimeout(resolve, 1000)); // inside the 2 s window
     process.kill(containerd.pid, "SIGSTOP");
