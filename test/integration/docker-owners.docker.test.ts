@@ -109,11 +109,13 @@ describe(`Docker ${process.env.LAB_DOCKER ?? ""} leases`, () => {
     const cache = randomBytes(1 << 20);
     const cacheDigest = `sha256:${createHash("sha256").update(cache).digest("hex")}`;
     await seed.writeBlob(MOBY, "cache", cache, cacheDigest, {}, { lease: "cache-rec" });
+    // The container first: an active snapshot nothing references is the next collection's to take
+    // (Docker's own writes here trigger collections at any moment).
+    await seed.createContainer("plain", { id: "c1", image: "", snapshotter: "overlayfs", snapshotKey: "rw" });
     const mounts = await seed.prepare("plain", "overlayfs", "rw", "");
     const plainFile = join(mounts[0]!.source, "f");
     writeFileSync(plainFile, randomBytes(1 << 20));
     const plainHash = fileDigest(plainFile);
-    await seed.createContainer("plain", { id: "c1", image: "", snapshotter: "overlayfs", snapshotKey: "rw" });
     // A pod sandbox whose labels reference a blob that a stale lease also holds: a root on 2.x only.
     await seed.createLease("pods", "pull", { [LABEL.expire]: rfc3339(Date.now() + 24 * 3600_000) });
     const spec = randomBytes(1 << 20);
