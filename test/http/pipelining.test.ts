@@ -1,13 +1,21 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { connect as tlsConnect } from "node:tls";
+import Fastify from "fastify";
+import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { LIMITS } from "../../src/http/connection-limits.js";
+import { LIMITS, limitConnections } from "../../src/http/connection-limits.js";
 import { FakeContainerd } from "../support/fake-containerd.js";
 import type { TestApp } from "../support/app.js";
 import { appFor, sampleNamespace } from "../faults/support.js";
 
 // Clients that pipeline a thousand scrapes in one write and never read the answers: each
-// connection is closed once it has more than LIMITS.pendingPerConnection answers waiting, the
+// connection is closed once it has more than LIMITS.pendingPerConnection answers waiting, what
+// follows in the batch is never parsed, the
 // scrapes that were accepted share one rendered body, and other clients are served meanwhile.
 let fake: FakeContainerd;
 let t: TestApp;
@@ -42,6 +50,10 @@ describe("pipelined scrapes from clients that never read", () => {
     fake.reset();
     fake.setDelay("Leases/List", 100);
     const render = vi.spyOn(t.runtime.metrics, "render");
+    // Every request Node parsed: the rest of each batch must stay unparsed, not parsed and dropped.
+    let parsed = 0;
+    const countParsed = (req: { url?: string }) => void (req.url === "/metrics" && parsed++);
+    t.app.server.prependListener("request", countParsed);
     const clients = Array.from({ length: 8 }, () => pipeline(1000));
     await new Promise((resolve) => setTimeout(resolve, 2000));
     const healthz = await fetch(`http://127.0.0.1:${port}/healthz`);
@@ -52,7 +64,9 @@ describe("pipelined scrapes from clients that never read", () => {
       new Promise<false>((resolve) => setTimeout(() => resolve(false), 15_000)),
     ]);
     for (const c of clients) c.socket.destroy();
+    t.app.server.off("request", countParsed);
 
+    expect(parsed).toBeLessThanOrEqual(clients.length * LIMITS.pendingPerConnection);
     expect(closedInTime).toBe(true);
     for (const c of clients) expect(c.answers()).toBeLessThanOrEqual(LIMITS.pendingPerConnection);
     expect(healthz.status).toBe(200);
@@ -78,5 +92,30 @@ describe("pipelined scrapes from clients that never read", () => {
     await done;
     socket.destroy();
     expect((received.match(/\r\n\r\nok\n/g) ?? []).length).toBe(count);
+  });
+});
+
+describe("pipelining over TLS", () => {
+  it("leaves the rest of the batch unparsed there too", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pipelining-tls-"));
+    execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+      "-keyout", "k.pem", "-out", "c.pem", "-days", "1", "-subj", "/CN=localhost"], { cwd: dir, stdio: "pipe" });
+    const app = Fastify({ https: { key: readFileSync(join(dir, "k.pem")), cert: readFileSync(join(dir, "c.pem")) } });
+    rmSync(dir, { recursive: true, force: true });
+    limitConnections(app, pino({ level: "silent" }));
+    // Answers that take their time, so that the batch's requests stay pending.
+    app.get("/slow", () => new Promise((resolve) => setTimeout(() => resolve("late"), 2000)));
+    await app.listen({ host: "127.0.0.1", port: 0 });
+    let parsed = 0;
+    app.server.prependListener("request", () => void parsed++);
+    try {
+      const socket = tlsConnect({ host: "127.0.0.1", port: (app.server.address() as AddressInfo).port, rejectUnauthorized: false });
+      socket.on("error", () => undefined);
+      socket.once("secureConnect", () => socket.write("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n".repeat(1000)));
+      await new Promise((resolve) => socket.once("close", resolve));
+      expect(parsed).toBe(LIMITS.pendingPerConnection);
+    } finally {
+      await app.close();
+    }
   });
 });
