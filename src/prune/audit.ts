@@ -41,6 +41,8 @@ export function outcomeOf(error: unknown): AuditOutcome {
 export class AuditLog {
   /** The call in flight, if any: what a stop in the middle must still account for. */
   pending: AuditTarget | undefined;
+  /** Outcome lines that said "deleted", by action: what a failed run still counts. */
+  readonly deleted: Record<AuditAction, number> = { "lease-delete": 0, "ingest-abort": 0 };
 
   constructor(
     private readonly log: FastifyBaseLogger,
@@ -54,6 +56,7 @@ export class AuditLog {
 
   outcome(target: AuditTarget, outcome: AuditOutcome, note?: string): void {
     if (this.pending === target) this.pending = undefined;
+    if (outcome === "deleted") this.deleted[target.action]++;
     const level = outcome === "deleted" || outcome === "gone" ? "info" : "warn";
     this.log[level](
       { ...this.fields(target), phase: "outcome", outcome, ...(note ? { note } : {}) },

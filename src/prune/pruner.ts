@@ -127,14 +127,22 @@ export class Pruner {
   private async runOnce(request: PruneRequest): Promise<PruneReport> {
     this.busy = true;
     this.controller = new AbortController();
-    this.audit = new AuditLog(this.log, request.client);
+    const audit = new AuditLog(this.log, request.client);
+    this.audit = audit;
     try {
       const report = await this.prune(request, this.controller.signal);
-      this.record(report, request.trigger ?? "http");
+      this.record(report, request.trigger ?? "http", audit);
       return report;
     } catch (error) {
-      const nothing = { reclaimedBytes: 0, leasesDeleted: 0, ingestsAborted: 0 };
-      this.metrics.recordPrune({ trigger: request.trigger ?? "http", result: "failure", ...nothing, error: (error as Error).message });
+      // A run that failed half-way still deleted what its audit lines say it deleted.
+      this.metrics.recordPrune({
+        trigger: request.trigger ?? "http",
+        result: "failure",
+        reclaimedBytes: 0,
+        leasesDeleted: audit.deleted["lease-delete"],
+        ingestsAborted: audit.deleted["ingest-abort"],
+        error: (error as Error).message,
+      });
       throw error;
     } finally {
       this.busy = false;
@@ -317,14 +325,14 @@ export class Pruner {
   }
 
   /** What was deleted is counted either way; bytes only when measured, and a failed measurement is a failed run. */
-  private record(report: PruneReport, trigger: PruneTrigger): void {
+  private record(report: PruneReport, trigger: PruneTrigger, audit: AuditLog): void {
     const error = report.bytes.measurementError;
     this.metrics.recordPrune({
       trigger,
       result: report.dryRun ? "dry_run" : error === undefined ? "success" : "failure",
       reclaimedBytes: report.bytes.reclaimed?.total ?? 0,
-      leasesDeleted: report.dryRun ? 0 : report.leases.deleted.length,
-      ingestsAborted: report.dryRun ? 0 : report.ingests.aborted.length,
+      leasesDeleted: audit.deleted["lease-delete"],
+      ingestsAborted: audit.deleted["ingest-abort"],
       ...(error === undefined ? {} : { error }),
     });
   }
