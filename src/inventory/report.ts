@@ -1,5 +1,6 @@
 import type { ClassifiedInventory, ClassifiedLease } from "./classify.js";
-import { INGEST_STATES, LEASE_STATES, RECLAIMABLE_STATES, RESOURCE_STATES, STUCK_LEASE_STATES } from "./states.js";
+import { INGEST_STATES, LEASE_STATES, RECLAIMABLE_STATES, RESOURCE_STATES } from "./states.js";
+import { stuckLeases } from "./stuck.js";
 
 export interface UsageRow {
   namespace: string;
@@ -77,23 +78,17 @@ export function dfReport(classified: ClassifiedInventory): DfReport {
     ),
     ...rowsOf(ns.name, "ingest", ns.ingests, INGEST_STATES, (i) => i.offset, (i) => i.state === "stale"),
   ]);
-  const stuckLeases = complete
-    .flatMap((ns) =>
-      ns.leases
-        .filter((l) => STUCK_LEASE_STATES.has(l.state))
-        .map((l) => ({
-          namespace: ns.name,
-          id: l.id,
-          state: l.state,
-          owner: l.owner,
-          createdAt: l.createdAt,
-          expiresAt: l.expiresAt,
-          labels: l.labels,
-          heldBytes: l.heldBytes,
-          refusal: l.refusal,
-        })),
-    )
-    .sort((a, b) => b.heldBytes - a.heldBytes || a.createdAt - b.createdAt);
+  const stuck = stuckLeases(classified).map(({ namespace, lease: l }) => ({
+    namespace: namespace.name,
+    id: l.id,
+    state: l.state,
+    owner: l.owner,
+    createdAt: l.createdAt,
+    expiresAt: l.expiresAt,
+    labels: l.labels,
+    heldBytes: l.heldBytes,
+    refusal: l.refusal,
+  }));
   return {
     readAt: inventory.readAt,
     up: inventory.up,
@@ -106,7 +101,7 @@ export function dfReport(classified: ClassifiedInventory): DfReport {
     reclaimable: classified.reclaimable,
     incompleteNamespaces: classified.namespaces.filter((ns) => !ns.complete).map((ns) => ns.name),
     rows,
-    stuckLeases,
+    stuckLeases: stuck,
     collectors: inventory.collectors,
   };
 }

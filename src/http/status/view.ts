@@ -1,5 +1,6 @@
 import type { ClassifiedInventory, ClassifiedLease, ClassifiedNamespace } from "../../inventory/classify.js";
-import { STORE_RESOURCES, STUCK_LEASE_STATES, type StoreResource } from "../../inventory/states.js";
+import { STORE_RESOURCES, type StoreResource } from "../../inventory/states.js";
+import { stuckLeases } from "../../inventory/stuck.js";
 import type { PruneRecord } from "../../metrics/exporter-metrics.js";
 
 const DISTRIBUTION_SOURCE = "containerd.io/distribution.source.";
@@ -74,24 +75,26 @@ function repositoriesOf(lease: ClassifiedLease, labelsByDigest: Map<string, Reco
   return [...found].sort();
 }
 
-function stuckLeases(namespaces: ClassifiedNamespace[]): StuckLeaseRow[] {
-  return namespaces
-    .flatMap((ns) => {
-      const labelsByDigest = new Map(ns.content.map((b) => [b.digest, b.labels]));
-      return ns.leases
-        .filter((l) => STUCK_LEASE_STATES.has(l.state))
-        .map((l) => ({
-          namespace: ns.name,
-          id: l.id,
-          owner: l.owner,
-          state: l.state,
-          createdAt: l.createdAt,
-          expiresAt: l.expiresAt,
-          heldBytes: l.heldBytes,
-          repositories: repositoriesOf(l, labelsByDigest),
-        }));
-    })
-    .sort((a, b) => b.heldBytes - a.heldBytes || a.createdAt - b.createdAt);
+/** The page's rows of the first `limit` stuck leases (their repositories take a look through each namespace's blobs). */
+function stuckLeaseRows(classified: ClassifiedInventory, limit: number): { rows: StuckLeaseRow[]; total: number } {
+  const stuck = stuckLeases(classified);
+  const labelsByNamespace = new Map<ClassifiedNamespace, Map<string, Record<string, string>>>();
+  const labelsIn = (ns: ClassifiedNamespace) => {
+    let labels = labelsByNamespace.get(ns);
+    if (!labels) labelsByNamespace.set(ns, (labels = new Map(ns.content.map((b) => [b.digest, b.labels]))));
+    return labels;
+  };
+  const rows = stuck.slice(0, limit).map(({ namespace, lease: l }) => ({
+    namespace: namespace.name,
+    id: l.id,
+    owner: l.owner,
+    state: l.state,
+    createdAt: l.createdAt,
+    expiresAt: l.expiresAt,
+    heldBytes: l.heldBytes,
+    repositories: repositoriesOf(l, labelsIn(namespace)),
+  }));
+  return { rows, total: stuck.length };
 }
 
 function ingests(namespaces: ClassifiedNamespace[]): IngestRow[] {
@@ -114,7 +117,7 @@ function ingests(namespaces: ClassifiedNamespace[]): IngestRow[] {
 export function statusView(classified: ClassifiedInventory, ctx: StatusContext): StatusView {
   const { inventory } = classified;
   const complete = classified.namespaces.filter((ns) => ns.complete);
-  const stuck = stuckLeases(complete);
+  const stuck = stuckLeaseRows(classified, ROW_LIMIT);
   const waiting = ingests(complete);
   const reason = inventory.up ? undefined : inventory.collectors.find((c) => c.collector === "namespaces")?.errors[0];
   return {
@@ -137,8 +140,8 @@ export function statusView(classified: ClassifiedInventory, ctx: StatusContext):
         ? inventory.collectors.filter((c) => !c.success).map((c) => ({ name: c.collector, errors: c.errors }))
         : [],
     },
-    stuckLeases: stuck.slice(0, ROW_LIMIT),
-    stuckLeasesTotal: stuck.length,
+    stuckLeases: stuck.rows,
+    stuckLeasesTotal: stuck.total,
     ingests: waiting.slice(0, ROW_LIMIT),
     ingestsTotal: waiting.length,
     lastPrune: ctx.lastPrune,

@@ -1,4 +1,5 @@
-import { LEASE_STATES, STUCK_LEASE_STATES } from "../../inventory/states.js";
+import { LEASE_STATES } from "../../inventory/states.js";
+import { stuckLeasesOf } from "../../inventory/stuck.js";
 import type { FamilyWriter } from "./family.js";
 import { minBy, scrapeGauge } from "./gauge.js";
 
@@ -33,11 +34,7 @@ export const writeLeases: FamilyWriter = (registry, { classified, leaseDetailLim
     for (const [state, created] of minBy(ns.leases, (l) => l.state, (l) => l.createdAt)) {
       oldest.set({ namespace: ns.name, state }, created);
     }
-    const stuck = ns.leases
-      .filter((l) => STUCK_LEASE_STATES.has(l.state))
-      .sort((a, b) => b.heldBytes - a.heldBytes || a.id.localeCompare(b.id))
-      .slice(0, leaseDetailLimit);
-    for (const lease of stuck) {
+    for (const lease of stuckLeasesOf(ns).slice(0, leaseDetailLimit)) {
       held.set({ namespace: ns.name, lease: lease.id, state: lease.state, owner: lease.owner }, lease.heldBytes);
     }
   }
