@@ -114,7 +114,7 @@ export class InventorySource {
   private noteUp(up: boolean, error: string | undefined): void {
     if (up === this.lastUp) return;
     if (up) this.log.info("containerd is reachable");
-    else this.log.error({ err: error }, `containerd is unreachable: ${error ?? "unknown error"}`);
+    else this.log.error(`containerd is unreachable: ${error ?? "unknown error"}`);
     this.lastUp = up;
   }
 }

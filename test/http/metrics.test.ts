@@ -47,6 +47,8 @@ describe("/metrics while containerd is not running", () => {
     const lines = t.logs().split("\n").filter((l) => l.includes("containerd is unreachable"));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain("/nonexistent/containerd.sock");
+    // The reason is said once, in the message, not again in an err field.
+    expect(lines[0]?.split("/nonexistent/containerd.sock")).toHaveLength(2);
   });
 
   it.each([
