@@ -95,6 +95,34 @@ describe("pipelined scrapes from clients that never read", () => {
   });
 });
 
+describe("a long keep-alive connection", () => {
+  it("gets Connection: close on its 1,000th answer, so that the client opens a new one", async () => {
+    const socket = connect(port, "127.0.0.1");
+    socket.on("error", () => undefined);
+    let received = "";
+    let answers = 0;
+    const ask = () => socket.write("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    const told = new Promise<void>((resolve) =>
+      socket.on("data", (chunk: Buffer) => {
+        received += chunk.toString("latin1");
+        // One request at a time, the next once the answer before it is complete.
+        const complete = (received.match(/\r\n\r\nok\n/g) ?? []).length;
+        if (complete === answers) return;
+        answers = complete;
+        if (/\r\nconnection: close\r\n/i.test(received)) resolve();
+        else ask();
+      }),
+    );
+    socket.once("connect", ask);
+    await told;
+    socket.destroy();
+    expect(answers).toBe(LIMITS.requestsPerConnection);
+    const heads = received.split("HTTP/1.1 ").slice(1);
+    expect(heads).toHaveLength(LIMITS.requestsPerConnection);
+    expect(heads.at(-2)).toMatch(/\r\nconnection: keep-alive\r\n/i);
+  }, 30_000);
+});
+
 describe("pipelining over TLS", () => {
   it("leaves the rest of the batch unparsed there too", async () => {
     const dir = mkdtempSync(join(tmpdir(), "pipelining-tls-"));
