@@ -11,6 +11,7 @@
 #   containerd-2.1.9/usr/bin/...
 #   docker-26.1.5/usr/sbin/dockerd    docker-28.5.2/usr/sbin/dockerd
 #   docker-cli/usr/bin/docker         busybox/usr/bin/busybox
+#   docker-buildx/usr/libexec/docker/cli-plugins/docker-buildx   (the CLI's `docker build`)
 # Each directory holds a VERSION file with the exact Debian version it was unpacked from; a
 # directory whose VERSION matches the pin is reused, so a second run downloads nothing.
 # Any failed download or unpack exits non-zero: a runtime the lab cannot get is a failed CI.
@@ -25,6 +26,7 @@ PINS=(
   "docker-26.1.5|docker.io|26.1.5+dfsg1-9+deb13u1+b1|trixie|usr/sbin/dockerd"
   "docker-28.5.2|docker.io|28.5.2+dfsg4-5|sid|usr/sbin/dockerd"
   "docker-cli|docker-cli|28.5.2+dfsg4-5|sid|usr/bin/docker"
+  "docker-buildx|docker-buildx|0.29.1+ds1-4|sid|usr/libexec/docker/cli-plugins/docker-buildx"
   "busybox|busybox-static|1:1.37.0-6+b9|trixie|usr/bin/busybox"
 )
 

@@ -3,7 +3,7 @@
 // containerd's `moby` namespace, exactly what a Docker 26/28 host with that store leaves there.
 // Everything it owns (data-root, exec-root, pidfile, API socket, config, CLI config) lives in one
 // temporary directory; no iptables, no bridge, so it changes nothing on the host's network.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { onExit } from "./cleanup.js";
 import { run } from "./exec.js";
@@ -70,6 +70,9 @@ export async function startDockerd(options: DockerdOptions): Promise<Dockerd> {
     logFile: join(dir, "dockerd.log"),
   };
   for (const d of [paths.dataRoot, paths.execRoot, paths.cliConfig]) mkdirSync(d, { recursive: true });
+  // The CLI looks for its plugins in $DOCKER_CONFIG/cli-plugins: buildx makes `docker build` BuildKit's.
+  mkdirSync(join(paths.cliConfig, "cli-plugins"));
+  symlinkSync(options.runtime.buildx, join(paths.cliConfig, "cli-plugins", "docker-buildx"));
   writeFileSync(
     paths.configFile,
     JSON.stringify({ features: { "containerd-snapshotter": true }, "insecure-registries": options.insecureRegistries }, null, 2),

@@ -37,6 +37,8 @@ export interface DockerRuntime {
   dockerd: string;
   /** The Docker CLI (the cache's docker-cli package; one client for both daemons). */
   cli: string;
+  /** The CLI's buildx plugin: `docker build` drives the daemon's BuildKit through it. */
+  buildx: string;
 }
 
 export interface Runtimes {
@@ -86,13 +88,16 @@ function dockerRuntime(version: DockerVersion, cache: string): DockerRuntime {
     version,
     dockerd: join(cache, `docker-${version}`, "usr", "sbin", "dockerd"),
     cli: join(cache, "docker-cli", "usr", "bin", "docker"),
+    buildx: join(cache, "docker-buildx", "usr", "libexec", "docker", "cli-plugins", "docker-buildx"),
   };
 }
 
 /** Throws, naming the fix, when a selected binary is not in the cache. */
 export function checkInstalled(runtimes: Runtimes): void {
   const files = [runtimes.containerd.binDir && runtimes.containerd.containerd, runtimes.containerd.binDir && runtimes.containerd.ctr];
-  if (runtimes.docker) files.push(runtimes.docker.dockerd, runtimes.docker.cli, join(runtimes.busybox, "usr", "bin", "busybox"));
+  if (runtimes.docker) {
+    files.push(runtimes.docker.dockerd, runtimes.docker.cli, runtimes.docker.buildx, join(runtimes.busybox, "usr", "bin", "busybox"));
+  }
   const missing = files.filter((f): f is string => Boolean(f) && !existsSync(f as string));
   if (missing.length > 0) {
     throw new Error(`runtime binaries missing: ${missing.join(", ")}; run scripts/runtimes.sh (RUNTIMES_CACHE=${runtimesCache()})`);

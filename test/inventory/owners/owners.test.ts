@@ -47,6 +47,16 @@ describe("owner rules", () => {
     expect(ownerIn(namespace("moby_history"), lease("ref_abc", never))).toBe("buildkit");
   });
 
+  it("buildkit: a label-less <id>-variants beside its cache record <id>, and only there", () => {
+    const record = lease("ixk3wkjupn32h3appcbfl5ejl", { ...never, labels: { [LABEL.flat]: "" } });
+    const variants = lease("ixk3wkjupn32h3appcbfl5ejl-variants", never);
+    expect(ownerOf(variants, namespace("moby", { leases: [record, variants] }))).toBe("buildkit");
+    // Without its record (or beside a lease that is not one) nothing says who keeps it.
+    expect(ownerOf(variants, namespace("moby", { leases: [variants] }))).toBe("unknown");
+    const plain = lease("ixk3wkjupn32h3appcbfl5ejl", never);
+    expect(ownerOf(variants, namespace("moby", { leases: [plain, variants] }))).toBe("unknown");
+  });
+
   it("cri: expiring leases in k8s.io; cri-sandbox: a lease named by a sandbox of the store", () => {
     const k8s = namespace("k8s.io", { sandboxes: [{ id: "pod1", labels: {}, createdAt: NOW }] });
     expect(ownerIn(k8s, lease("pull", expiring))).toBe("cri");
