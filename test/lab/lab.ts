@@ -32,6 +32,8 @@ export interface LabOptions {
    * namespace never shows up in figures of tests that are about containerd alone.
    */
   withDocker?: boolean;
+  /** Also serve CRI's image service, able to pull from the lab registry and its proxies (default false). */
+  withCri?: boolean;
 }
 
 export interface Lab extends LabTarget {
@@ -71,7 +73,13 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     const runtimes = options.runtimes ?? selectRuntimes();
     checkInstalled(runtimes);
     const gatePassBytes = options.gatePassBytes ?? DEFAULT_GATE_PASS_BYTES;
-    const containerd = await startContainerd({ dir, logLevel: options.logLevel, gatePassBytes, runtime: runtimes.containerd });
+    const containerd = await startContainerd({
+      dir,
+      logLevel: options.logLevel,
+      gatePassBytes,
+      runtime: runtimes.containerd,
+      cri: options.withCri ?? false,
+    });
     started.push(containerd);
     const registryDaemon = await startRegistry({ dir });
     started.push(registryDaemon);
