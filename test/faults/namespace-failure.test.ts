@@ -28,7 +28,7 @@ const file = fakeForFile({
 describe("one namespace failing", () => {
   it.each<[FakeMethod, string, grpc.status]>([
     ["Leases/List", "leases", grpc.status.INTERNAL],
-    ["Leases/ListResources", "leases", grpc.status.NOT_FOUND],
+    ["Leases/ListResources", "leases", grpc.status.INTERNAL],
     ["Content/List", "content", grpc.status.UNKNOWN],
     ["Content/ListStatuses", "ingests", grpc.status.PERMISSION_DENIED],
     ["Snapshots/List", "snapshots", grpc.status.UNAVAILABLE],
@@ -56,6 +56,19 @@ describe("one namespace failing", () => {
     const { samples } = await scrape(t);
     expect(collectorSuccess(samples).snapshots).toBe(1);
     expect(leasesOf(samples, "bad")).toEqual(SAMPLE_LEASES);
+  });
+
+  // NOT_FOUND from ListResources means "deleted between Leases/List and ListResources" (BuildKit
+  // drops temporary leases all through a build): the lease is gone, the namespace still complete.
+  it("takes Leases/ListResources NOT_FOUND as a lease that went away, not as a failure", async () => {
+    const t = await file.app();
+    file.fake.fail("Leases/ListResources", { code: grpc.status.NOT_FOUND, namespace: "bad" });
+    const { samples } = await scrape(t);
+    expect(collectorSuccess(samples).leases).toBe(1);
+    const none = Object.fromEntries(Object.keys(SAMPLE_LEASES).map((state) => [state, 0]));
+    expect(leasesOf(samples, "bad")).toEqual(none);
+    expect(select(samples, "containerd_content_blobs", { namespace: "bad" }).length).toBeGreaterThan(0);
+    expect(leasesOf(samples, "default")).toEqual(SAMPLE_LEASES);
   });
 
   it("names the incomplete namespace and the reason in /api/v1/inventory", async () => {
