@@ -44,6 +44,24 @@ async function cacheRecords(): Promise<string[]> {
   return lines.map((l) => l.split(/\s+/)[0]?.replace(/\*$/, "") ?? "").filter((id) => /^[a-z0-9]{25}$/.test(id)).sort();
 }
 
+/** What BuildKit's namespaces hold: lease ids and blob digests. */
+async function buildState(): Promise<string> {
+  const inventory = await new InventoryReader(client).read(Date.now() + 30_000);
+  const mine = inventory.namespaces.filter((ns) => BUILD_NAMESPACES.includes(ns.name));
+  return JSON.stringify(mine.map((ns) => [ns.name, ns.leases.map((l) => l.id).sort(), ns.content.map((b) => b.digest).sort()]));
+}
+
+/** BuildKit writes a cancelled build's history for a while after the CLI exits: wait until two reads a second apart agree. */
+async function buildKitSettled(): Promise<void> {
+  let last = "";
+  await waitFor("BuildKit to finish writing after the cut build", async () => {
+    const now = await buildState();
+    const same = now === last;
+    last = now;
+    return same;
+  }, { timeoutMs: 60_000, intervalMs: 1_000 });
+}
+
 async function classified(): Promise<ClassifiedInventory> {
   return classify(await new InventoryReader(client).read(Date.now() + 30_000), DEFAULT_POLICY, Date.now() / 1000);
 }
@@ -78,6 +96,7 @@ describe(`BuildKit in Docker ${process.env.LAB_DOCKER ?? ""}`, () => {
     const cut = spawnDocker(lab.info(), build(cutCtx, "lab/cut:1"));
     await waitFor("the cut build's RUN step to write", async () => cut.output().includes("written"), { timeoutMs: 60_000, describe: () => cut.output() });
     await cut.interrupt();
+    await buildKitSettled();
 
     const before = await classified();
     const leases = before.namespaces.filter((ns) => BUILD_NAMESPACES.includes(ns.name)).flatMap((ns) => ns.leases.map((l) => ({ ns: ns.name, ...l })));
