@@ -1,13 +1,15 @@
-// The kubelet's pulls through CRI (containerd's CRI image service on every containerd of the
-// matrix): what a finished, an in-flight and a cancelled PullImage leave in `k8s.io`, who the
-// exporter says owns it, and a prune that takes none of what an image or a pull in flight needs.
+// The kubelet's side of CRI on every containerd of the matrix: what a finished, an in-flight and a
+// cancelled PullImage and a running pod sandbox leave in `k8s.io`, who the exporter says owns
+// it, and a prune that takes none of what an image, a pull in flight or a pod needs.
 // Its own lab: CRI creates `k8s.io`, which the other suites' figures must not see.
+import { mkdtempSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ContainerdClient } from "../../src/containerd/client.js";
 import { classify, type ClassifiedInventory } from "../../src/inventory/classify.js";
 import { InventoryReader } from "../../src/inventory/read.js";
 import { DEFAULT_POLICY } from "../../src/inventory/states.js";
-import { allowPlainHttp, CriImages } from "../lab/cri.js";
+import { allowPlainHttp, Cri } from "../lab/cri.js";
 import { pushImage, type PushedImage } from "../lab/images.js";
 import { startLab, type Lab } from "../lab/lab.js";
 import { startThrottleProxy, type ThrottleProxy } from "../lab/proxy.js";
@@ -23,7 +25,7 @@ const EVERYTHING_STALE = { leaseStaleAfter: "0s", ingestIdleAfter: "0s" };
 let lab: Lab;
 let t: TestApp;
 let client: ContainerdClient;
-let cri: CriImages;
+let cri: Cri;
 let proxy: ThrottleProxy;
 
 async function classified(): Promise<ClassifiedInventory> {
@@ -47,9 +49,9 @@ async function pullUnderWay(image: PushedImage, bytes: number): Promise<{ done: 
 beforeAll(async () => {
   lab = await startLab({ withCri: true });
   proxy = await startThrottleProxy({ target: lab.registry, bytesPerSecond: MiB });
-  allowPlainHttp(lab.containerd.registryHosts, [lab.registry, proxy.address]);
+  allowPlainHttp(lab.containerd.registryHosts, [proxy.address]);
   client = new ContainerdClient({ address: lab.socket });
-  cri = new CriImages(lab.socket);
+  cri = new Cri(lab.socket);
   t = await startTestApp([`--containerd.address=${lab.socket}`, "--prune.confirm-window=1s"], { ADMIN_TOKEN: TOKEN });
 }, 180_000);
 
@@ -67,7 +69,7 @@ describe(`CRI pulls on containerd ${process.env.LAB_CONTAINERD ?? "1.6.20"}`, ()
   it("a finished PullImage is an image of k8s.io: every blob in use, no lease left", async () => {
     pulled = await pushImage(lab, { repo: "cri/done", tag: "1", layers: [{ size: 2 * MiB }, { size: MiB }] });
     const ref = await cri.pull(pulled.ref);
-    expect((await cri.list()).map((i) => i.id)).toContain(ref);
+    expect((await cri.listImages()).map((i) => i.id)).toContain(ref);
     const c = await classified();
     expect(blobsOf(c, pulled).map((b) => b.state)).toEqual(["in_use", "in_use", "in_use", "in_use"]);
     expect(k8s(c)?.leases).toEqual([]);
@@ -88,7 +90,7 @@ describe(`CRI pulls on containerd ${process.env.LAB_CONTAINERD ?? "1.6.20"}`, ()
     expect(m.report.ingests.aborted).toEqual([]);
     proxy.setRate(Infinity);
     const ref = await pull.done;
-    expect((await cri.list()).map((i) => i.id)).toContain(ref);
+    expect((await cri.listImages()).map((i) => i.id)).toContain(ref);
     expect(blobsOf(await classified(), image).every((b) => b.state === "in_use")).toBe(true);
   }, 120_000);
 
@@ -104,7 +106,7 @@ describe(`CRI pulls on containerd ${process.env.LAB_CONTAINERD ?? "1.6.20"}`, ()
       timeoutMs: 20_000,
       describe: async () => JSON.stringify({ leases: await client.listLeases(K8S), ingests: await client.listIngests(K8S) }),
     });
-    expect((await cri.list()).flatMap((i) => i.repoTags)).not.toContain(`${proxy.address}/${image.repo}:${image.tag}`);
+    expect((await cri.listImages()).flatMap((i) => i.repoTags)).not.toContain(`${proxy.address}/${image.repo}:${image.tag}`);
 
     const m = await measuredPrune(t, TOKEN, lab.root, client, EVERYTHING_STALE);
     expect(m.report.leases.deleted.filter((l) => l.namespace === K8S)).toEqual([]);
@@ -112,6 +114,36 @@ describe(`CRI pulls on containerd ${process.env.LAB_CONTAINERD ?? "1.6.20"}`, ()
     for (const digest of [pulled.manifestDigest, pulled.configDigest, ...pulled.layerDigests]) {
       expect(blobFileDigest(lab.root, digest)).toBe(digest);
     }
-    expect((await cri.list()).flatMap((i) => i.repoTags)).toContain(pulled.ref);
+    expect((await cri.listImages()).flatMap((i) => i.repoTags)).toContain(pulled.ref);
   }, 120_000);
+
+  it("a running pod sandbox keeps its pause container's layer; on 2.1 its lease is cri-sandbox's and refused even when named", async () => {
+    const pod = await cri.runPodSandbox("web", mkdtempSync(join(lab.dir, "pod-logs-")));
+    const running = async () => (await lab.ctr(K8S, "tasks", "ls")).split("\n").some((l) => l.startsWith(pod) && /RUNNING/.test(l));
+    try {
+      expect(await running()).toBe(true);
+      const ns = k8s(await classified())!;
+      expect(ns.snapshots.find((s) => s.name === pod)?.state).toBe("in_use");
+      // containerd 2.1's CRI leases each sandbox under its id; 1.x keeps no lease for it.
+      const leases = ns.leases.map((l) => [l.id, l.owner, l.state, l.refusal]);
+      expect(leases).toEqual(lab.containerdMajor === 2 ? [[pod, "cri-sandbox", "owned", "owned-by-sandbox"]] : []);
+
+      const m = await measuredPrune(t, TOKEN, lab.root, client, EVERYTHING_STALE);
+      expect(m.report.leases.deleted).toEqual([]);
+      expectPredictedIsDrop(m);
+      if (lab.containerdMajor === 2) {
+        const named = await measuredPrune(t, TOKEN, lab.root, client, { namespaces: [K8S], leases: [pod] });
+        expect(named.report.leases.deleted).toEqual([]);
+        expect(named.report.leases.skipped).toContainEqual(expect.objectContaining({ id: pod, owner: "cri-sandbox", reason: "owned-by-sandbox" }));
+      }
+      expect(await running()).toBe(true);
+      expect(k8s(await classified())!.snapshots.find((s) => s.name === pod)?.state).toBe("in_use");
+    } finally {
+      await cri.removePodSandbox(pod);
+    }
+    // The kubelet's own removal takes it all: no lease, no snapshot of the pod left.
+    const after = k8s(await classified())!;
+    expect(after.leases.map((l) => l.id)).not.toContain(pod);
+    expect(after.snapshots.map((s) => s.name)).not.toContain(pod);
+  }, 180_000);
 });

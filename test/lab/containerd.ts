@@ -24,10 +24,11 @@ export interface ContainerdOptions {
   /** Which build to run (default: the one LAB_CONTAINERD selects, runtimes.ts). */
   runtime?: ContainerdRuntime;
   /**
-   * Serve the CRI image service (default false): pulls into `k8s.io` as the kubelet asks for
-   * them, from registries described in `registryHosts` (cri.ts). No pod runs: CNI has no config.
+   * Serve CRI (default: off): pulls into `k8s.io` as the kubelet asks for them, from the
+   * registries described in `registryHosts` (cri.ts), and pod sandboxes on the node's network
+   * (CNI has no config) whose pause container is `sandboxImage`.
    */
-  cri?: boolean;
+  cri?: { sandboxImage: string };
 }
 
 export interface Containerd {
@@ -64,7 +65,7 @@ export async function startContainerd(options: ContainerdOptions): Promise<Conta
     await checkEnvironment(dir, paths.socket);
     const gateToml = installGate(dir, options.gatePassBytes);
     const config = runtime.major === 2 ? configTomlV3 : configTomlV2;
-    writeFileSync(paths.configFile, config(paths, options.logLevel ?? "info", gateToml, options.cri ?? false));
+    writeFileSync(paths.configFile, config(paths, options.logLevel ?? "info", gateToml, options.cri));
     return await supervise(paths, runtime, options.startTimeoutMs ?? 20_000);
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
@@ -109,7 +110,7 @@ async function checkEnvironment(dir: string, socket: string): Promise<void> {
 }
 
 /** containerd 1.x: config version 2. */
-function configTomlV2(p: Paths, logLevel: string, gateToml: string, cri: boolean): string {
+function configTomlV2(p: Paths, logLevel: string, gateToml: string, cri: ContainerdOptions["cri"]): string {
   const q = JSON.stringify; // TOML basic strings accept JSON string escapes
   // CRI only when asked for: it creates \`k8s.io\`. NRI is off by default on 1.x; disabled anyway
   // so the lab never touches the host-wide NRI socket.
@@ -121,6 +122,9 @@ function configTomlV2(p: Paths, logLevel: string, gateToml: string, cri: boolean
 [plugins."io.containerd.grpc.v1.cri"]
   stream_server_address = "127.0.0.1"
   stream_server_port = "0"
+  sandbox_image = ${q(cri.sandboxImage)}
+  # The pause container asks for oom_score_adj -998, which a machine without CAP_SYS_RESOURCE to spare refuses.
+  restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".registry]
     config_path = ${q(p.registryHosts)}
   [plugins."io.containerd.grpc.v1.cri".cni]
@@ -148,7 +152,7 @@ ${gateToml}
  * `containerd config default` of 2.1); NRI is on by default and listens on the host-wide
  * /var/run/nri/nri.sock, which a lab must never take from the host.
  */
-function configTomlV3(p: Paths, logLevel: string, gateToml: string, cri: boolean): string {
+function configTomlV3(p: Paths, logLevel: string, gateToml: string, cri: ContainerdOptions["cri"]): string {
   const q = JSON.stringify;
   const criPlugins = [
     "io.containerd.grpc.v1.cri",
@@ -162,6 +166,13 @@ function configTomlV3(p: Paths, logLevel: string, gateToml: string, cri: boolean
     : `
 [plugins."io.containerd.cri.v1.images".registry]
   config_path = ${q(p.registryHosts)}
+
+[plugins."io.containerd.cri.v1.images".pinned_images]
+  sandbox = ${q(cri.sandboxImage)}
+
+# The pause container asks for oom_score_adj -998, which a machine without CAP_SYS_RESOURCE to spare refuses.
+[plugins."io.containerd.cri.v1.runtime"]
+  restrict_oom_score_adj = true
 
 [plugins."io.containerd.cri.v1.runtime".cni]
   bin_dirs = [${q(join(p.cni, "bin"))}]

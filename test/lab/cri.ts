@@ -1,5 +1,6 @@
-// The kubelet's side of CRI, as far as images go: PullImage and ListImages on the lab
-// containerd's socket (started with `cri: true`), and the registry hosts CRI may pull from.
+// The kubelet's side of CRI on the lab containerd's socket (a lab started with `withCri`):
+// image pulls and listings, and pod sandboxes on the node's network; and the registry hosts
+// CRI may pull from over plain HTTP.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
@@ -22,44 +23,75 @@ export interface CriImage {
   repoDigests: string[];
 }
 
-type Unary<Req, Res> = (request: Req, options: grpc.CallOptions, callback: (error: grpc.ServiceError | null, response: Res) => void) => grpc.ClientUnaryCall;
+type Callback<Res> = (error: grpc.ServiceError | null, response: Res) => void;
+type Unary<Req, Res> = (request: Req, options: grpc.CallOptions, callback: Callback<Res>) => grpc.ClientUnaryCall;
+type Constructor<T> = new (address: string, credentials: grpc.ChannelCredentials) => T;
+
 interface ImageServiceClient extends grpc.Client {
   PullImage: Unary<{ image: { image: string } }, { imageRef: string }>;
   ListImages: Unary<Record<string, never>, { images: CriImage[] }>;
 }
+interface RuntimeServiceClient extends grpc.Client {
+  RunPodSandbox: Unary<{ config: object }, { podSandboxId: string }>;
+  StopPodSandbox: Unary<{ podSandboxId: string }, object>;
+  RemovePodSandbox: Unary<{ podSandboxId: string }, object>;
+}
 
-const definition = protoLoader.loadSync(new URL("./proto/cri-images.proto", import.meta.url).pathname, {
-  keepCase: false,
-  defaults: true,
-});
-const ImageService = (grpc.loadPackageDefinition(definition) as unknown as {
-  runtime: { v1: { ImageService: new (address: string, credentials: grpc.ChannelCredentials) => ImageServiceClient } };
-}).runtime.v1.ImageService;
+const definition = protoLoader.loadSync(new URL("./proto/cri.proto", import.meta.url).pathname, { keepCase: false, defaults: true });
+const services = (grpc.loadPackageDefinition(definition) as unknown as {
+  runtime: { v1: { ImageService: Constructor<ImageServiceClient>; RuntimeService: Constructor<RuntimeServiceClient> } };
+}).runtime.v1;
 
-export class CriImages {
-  private readonly client: ImageServiceClient;
+/** One unary call with a deadline, as a promise; `signal` cancels it. */
+function unary<Req, Res>(method: Unary<Req, Res>, request: Req, timeoutMs: number, signal?: AbortSignal): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    const call = method(request, { deadline: Date.now() + timeoutMs }, (error, res) => (error ? reject(error) : resolve(res)));
+    signal?.addEventListener("abort", () => call.cancel(), { once: true });
+  });
+}
+
+export class Cri {
+  private readonly images: ImageServiceClient;
+  private readonly runtime: RuntimeServiceClient;
 
   constructor(socket: string) {
-    this.client = new ImageService(`unix://${socket.replace(/^unix:\/\//, "")}`, grpc.credentials.createInsecure());
+    const address = `unix://${socket.replace(/^unix:\/\//, "")}`;
+    this.images = new services.ImageService(address, grpc.credentials.createInsecure());
+    this.runtime = new services.RuntimeService(address, grpc.credentials.createInsecure());
   }
 
   /** PullImage, as the kubelet sends it; `signal` cancels the call (a kubelet giving up, a node draining). */
-  pull(image: string, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const call = this.client.PullImage({ image: { image } }, { deadline: Date.now() + (options.timeoutMs ?? 120_000) }, (error, res) =>
-        error ? reject(error) : resolve(res.imageRef),
-      );
-      options.signal?.addEventListener("abort", () => call.cancel(), { once: true });
-    });
+  async pull(image: string, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<string> {
+    const call = this.images.PullImage.bind(this.images);
+    return (await unary(call, { image: { image } }, options.timeoutMs ?? 120_000, options.signal)).imageRef;
   }
 
-  list(): Promise<CriImage[]> {
-    return new Promise((resolve, reject) =>
-      this.client.ListImages({}, { deadline: Date.now() + 30_000 }, (error, res) => (error ? reject(error) : resolve(res.images))),
-    );
+  async listImages(): Promise<CriImage[]> {
+    return (await unary(this.images.ListImages.bind(this.images), {}, 30_000)).images;
+  }
+
+  /**
+   * RunPodSandbox for a pod on the node's network (no CNI needed), with its pause container
+   * from the lab's pause image; returns the sandbox id.
+   */
+  async runPodSandbox(name: string, logDirectory: string): Promise<string> {
+    const config = {
+      metadata: { name, uid: `uid-${name}`, namespace: "lab", attempt: 0 },
+      logDirectory,
+      labels: { app: name },
+      linux: { securityContext: { namespaceOptions: { network: "NODE", pid: "CONTAINER", ipc: "POD" } } },
+    };
+    return (await unary(this.runtime.RunPodSandbox.bind(this.runtime), { config }, 120_000)).podSandboxId;
+  }
+
+  /** StopPodSandbox then RemovePodSandbox, as the kubelet does when a pod is deleted. */
+  async removePodSandbox(id: string): Promise<void> {
+    await unary(this.runtime.StopPodSandbox.bind(this.runtime), { podSandboxId: id }, 60_000);
+    await unary(this.runtime.RemovePodSandbox.bind(this.runtime), { podSandboxId: id }, 60_000);
   }
 
   close(): void {
-    this.client.close();
+    this.images.close();
+    this.runtime.close();
   }
 }

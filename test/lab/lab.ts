@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { onExit } from "./cleanup.js";
 import { busyboxImageSpec } from "./busybox.js";
 import { startContainerd, type Containerd } from "./containerd.js";
+import { allowPlainHttp } from "./cri.js";
 import { ctr } from "./ctr.js";
 import { startDockerd, type Dockerd } from "./dockerd.js";
 import { DEFAULT_GATE_PASS_BYTES, GATED_LAYER_MEDIA_TYPE } from "./gate.js";
@@ -32,7 +33,10 @@ export interface LabOptions {
    * namespace never shows up in figures of tests that are about containerd alone.
    */
   withDocker?: boolean;
-  /** Also serve CRI's image service, able to pull from the lab registry and its proxies (default false). */
+  /**
+   * Also serve CRI (default false): image pulls from the lab registry (and proxies given to
+   * `allowPlainHttp`), and pod sandboxes whose pause image is the lab's busybox (`CRI_PAUSE_IMAGE`).
+   */
   withCri?: boolean;
 }
 
@@ -73,18 +77,25 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     const runtimes = options.runtimes ?? selectRuntimes();
     checkInstalled(runtimes);
     const gatePassBytes = options.gatePassBytes ?? DEFAULT_GATE_PASS_BYTES;
+    // The registry first: a CRI lab's containerd config names the pause image on it.
+    const registryDaemon = await startRegistry({ dir });
+    started.push(registryDaemon);
+    const pause = { repo: "lab/pause", tag: "1" };
     const containerd = await startContainerd({
       dir,
       logLevel: options.logLevel,
       gatePassBytes,
       runtime: runtimes.containerd,
-      cri: options.withCri ?? false,
+      ...(options.withCri ? { cri: { sandboxImage: `${registryDaemon.address}/${pause.repo}:${pause.tag}` } } : {}),
     });
     started.push(containerd);
-    const registryDaemon = await startRegistry({ dir });
-    started.push(registryDaemon);
     const proxy = await startThrottleProxy({ target: registryDaemon.address, bytesPerSecond: Infinity });
     started.push(proxy);
+    if (options.withCri) {
+      allowPlainHttp(containerd.registryHosts, [registryDaemon.address, proxy.address]);
+      const target = { socket: containerd.socket, ctrPath: containerd.ctrPath, registry: registryDaemon.address };
+      await pushImage(target, busyboxImageSpec(runtimes.busybox, pause.repo, pause.tag));
+    }
     let docker: { daemon: Dockerd; busyboxImage: string } | null = null;
     if (runtimes.docker && options.withDocker) {
       const daemon = await startDockerd({

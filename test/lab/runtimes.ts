@@ -94,10 +94,12 @@ function dockerRuntime(version: DockerVersion, cache: string): DockerRuntime {
 
 /** Throws, naming the fix, when a selected binary is not in the cache. */
 export function checkInstalled(runtimes: Runtimes): void {
-  const files = [runtimes.containerd.binDir && runtimes.containerd.containerd, runtimes.containerd.binDir && runtimes.containerd.ctr];
-  if (runtimes.docker) {
-    files.push(runtimes.docker.dockerd, runtimes.docker.cli, runtimes.docker.buildx, join(runtimes.busybox, "usr", "bin", "busybox"));
-  }
+  const files = [
+    runtimes.containerd.binDir && runtimes.containerd.containerd,
+    runtimes.containerd.binDir && runtimes.containerd.ctr,
+    join(runtimes.busybox, "usr", "bin", "busybox"),
+  ];
+  if (runtimes.docker) files.push(runtimes.docker.dockerd, runtimes.docker.cli, runtimes.docker.buildx);
   const missing = files.filter((f): f is string => Boolean(f) && !existsSync(f as string));
   if (missing.length > 0) {
     throw new Error(`runtime binaries missing: ${missing.join(", ")}; run scripts/runtimes.sh (RUNTIMES_CACHE=${runtimesCache()})`);
