@@ -25,7 +25,10 @@ function otherVersions(resultsDir: string): ProfileResult[] {
     .filter((r): r is ProfileResult => r !== undefined);
 }
 
-const versionOf = (r: ProfileResult) => r.machine.containerd.split(" ")[0] ?? r.machine.containerd;
+/** The release a run was measured on: "2.1.9+unknown (…)" → "2.1.9" (Debian's builds add a suffix of their own). */
+const versionOf = (r: ProfileResult) => (r.machine.containerd.split(" ")[0] ?? r.machine.containerd).replace(/[+~].*$/, "");
+/** How the seed's lease kinds read in the summary: "permanent" leases never expire, and classify as owned or leaked. */
+const LEASE_KIND_NAMES: Record<string, string> = { permanent: "never expiring" };
 
 function load<T>(path: string): T | undefined {
   return existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as T) : undefined;
@@ -173,7 +176,7 @@ function profileSection(r: ProfileResult): string {
   lines.push(
     `Seeded in ${r.seed.seconds.toFixed(0)} s over ${p.namespaces} namespaces: ${p.images} images, ${p.blobs} blobs, ` +
       `${p.snapshots} snapshots (${p.activeSnapshots} active), ${p.leases} leases ` +
-      `(${Object.entries(r.seed.planned.leasesByKind).map(([k, v]) => `${v} ${k}`).join(", ")}), ${p.ingests} ingests, ${p.containers} containers` +
+      `(${Object.entries(r.seed.planned.leasesByKind).map(([k, v]) => `${v} ${LEASE_KIND_NAMES[k] ?? k}`).join(", ")}), ${p.ingests} ingests, ${p.containers} containers` +
       (r.seed.warnings.length ? `. Seeder warnings: ${r.seed.warnings.join("; ")}` : "."),
   );
   lines.push(`Measured ${r.date.slice(0, 16).replace("T", " ")} UTC, exporter run as \`${r.runtime === "dist" ? "node dist/src/cli/main.js" : "node --import tsx src/cli/main.ts"}\`; ${r.exporterRounds.length} round(s) of floor then exporter, ${r.exporterRounds[0]?.warmMs.length ?? 0} warm scrapes each (pooled).`);
