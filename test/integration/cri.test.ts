@@ -9,7 +9,8 @@ import { ContainerdClient } from "../../src/containerd/client.js";
 import { classify, type ClassifiedInventory } from "../../src/inventory/classify.js";
 import { InventoryReader } from "../../src/inventory/read.js";
 import { DEFAULT_POLICY } from "../../src/inventory/states.js";
-import { allowPlainHttp, Cri } from "../lab/cri.js";
+import { STAY_UP } from "../lab/busybox.js";
+import { allowPlainHttp, Cri, CRI_PAUSE } from "../lab/cri.js";
 import { pushImage, type PushedImage } from "../lab/images.js";
 import { startLab, type Lab } from "../lab/lab.js";
 import { startThrottleProxy, type ThrottleProxy } from "../lab/proxy.js";
@@ -117,33 +118,37 @@ describe(`CRI pulls on containerd ${process.env.LAB_CONTAINERD ?? "1.6.20"}`, ()
     expect((await cri.listImages()).flatMap((i) => i.repoTags)).toContain(pulled.ref);
   }, 120_000);
 
-  it("a running pod sandbox keeps its pause container's layer; on 2.1 its lease is cri-sandbox's and refused even when named", async () => {
+  it("a running pod keeps its sandbox and its container's written layer through a prune; on 2.1 the sandbox's lease is cri-sandbox's and refused even when named", async () => {
     const pod = await cri.runPodSandbox("web", mkdtempSync(join(lab.dir, "pod-logs-")));
-    const running = async () => (await lab.ctr(K8S, "tasks", "ls")).split("\n").some((l) => l.startsWith(pod) && /RUNNING/.test(l));
+    const write = "dd if=/dev/urandom of=/data/f bs=1048576 count=2 2>/dev/null && md5sum /data/f > /data/md5 && echo done > /data/done";
+    const app = await cri.runContainer(pod, "app", `${lab.registry}/${CRI_PAUSE.repo}:${CRI_PAUSE.tag}`, `${write}; ${STAY_UP}`);
+    const running = async (id: string) => (await lab.ctr(K8S, "tasks", "ls")).split("\n").some((l) => l.startsWith(id) && /RUNNING/.test(l));
     try {
-      expect(await running()).toBe(true);
+      await waitFor("the pod's container to write its file", () => cri.exec(app, ["cat", "/data/done"]).then(() => true, () => false), { timeoutMs: 30_000 });
+      expect([await running(pod.id), await running(app)]).toEqual([true, true]);
       const ns = k8s(await classified())!;
-      expect(ns.snapshots.find((s) => s.name === pod)?.state).toBe("in_use");
+      const layers = () => ns.snapshots.filter((s) => s.name === pod.id || s.name === app).map((s) => [s.name, s.state]);
+      expect(layers().sort()).toEqual([[pod.id, "in_use"], [app, "in_use"]].sort());
       // containerd 2.1's CRI leases each sandbox under its id; 1.x keeps no lease for it.
       const leases = ns.leases.map((l) => [l.id, l.owner, l.state, l.refusal]);
-      expect(leases).toEqual(lab.containerdMajor === 2 ? [[pod, "cri-sandbox", "owned", "owned-by-sandbox"]] : []);
+      expect(leases).toEqual(lab.containerdMajor === 2 ? [[pod.id, "cri-sandbox", "owned", "owned-by-sandbox"]] : []);
 
       const m = await measuredPrune(t, TOKEN, lab.root, client, EVERYTHING_STALE);
       expect(m.report.leases.deleted).toEqual([]);
       expectPredictedIsDrop(m);
       if (lab.containerdMajor === 2) {
-        const named = await measuredPrune(t, TOKEN, lab.root, client, { namespaces: [K8S], leases: [pod] });
+        const named = await measuredPrune(t, TOKEN, lab.root, client, { namespaces: [K8S], leases: [pod.id] });
         expect(named.report.leases.deleted).toEqual([]);
-        expect(named.report.leases.skipped).toContainEqual(expect.objectContaining({ id: pod, owner: "cri-sandbox", reason: "owned-by-sandbox" }));
+        expect(named.report.leases.skipped).toContainEqual(expect.objectContaining({ id: pod.id, owner: "cri-sandbox", reason: "owned-by-sandbox" }));
       }
-      expect(await running()).toBe(true);
-      expect(k8s(await classified())!.snapshots.find((s) => s.name === pod)?.state).toBe("in_use");
+      expect([await running(pod.id), await running(app)]).toEqual([true, true]);
+      expect((await cri.exec(app, ["md5sum", "-c", "/data/md5"])).trim()).toBe("/data/f: OK");
     } finally {
       await cri.removePodSandbox(pod);
     }
-    // The kubelet's own removal takes it all: no lease, no snapshot of the pod left.
+    // The kubelet's own removal takes it all: no lease, no layer of the pod left.
     const after = k8s(await classified())!;
-    expect(after.leases.map((l) => l.id)).not.toContain(pod);
-    expect(after.snapshots.map((s) => s.name)).not.toContain(pod);
+    expect(after.leases.map((l) => l.id)).not.toContain(pod.id);
+    expect(after.snapshots.map((s) => s.name).filter((name) => name === pod.id || name === app)).toEqual([]);
   }, 180_000);
 });

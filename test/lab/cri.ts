@@ -1,10 +1,13 @@
 // The kubelet's side of CRI on the lab containerd's socket (a lab started with `withCri`):
-// image pulls and listings, and pod sandboxes on the node's network; and the registry hosts
+// image pulls and listings, pod sandboxes on the node's network and containers in them; and the registry hosts
 // CRI may pull from over plain HTTP.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
+
+/** Where a CRI lab's pause image lives on its registry: the lab's busybox (busybox.ts). */
+export const CRI_PAUSE = { repo: "lab/pause", tag: "1" } as const;
 
 /** Lets CRI pull over plain HTTP from each `host:port` (containerd's hosts.toml under config_path). */
 export function allowPlainHttp(registryHosts: string, addresses: readonly string[]): void {
@@ -35,6 +38,15 @@ interface RuntimeServiceClient extends grpc.Client {
   RunPodSandbox: Unary<{ config: object }, { podSandboxId: string }>;
   StopPodSandbox: Unary<{ podSandboxId: string }, object>;
   RemovePodSandbox: Unary<{ podSandboxId: string }, object>;
+  CreateContainer: Unary<{ podSandboxId: string; config: object; sandboxConfig: object }, { containerId: string }>;
+  StartContainer: Unary<{ containerId: string }, object>;
+  ExecSync: Unary<{ containerId: string; cmd: string[]; timeout: number }, { stdout: Buffer; stderr: Buffer; exitCode: number }>;
+}
+
+/** A running pod: its sandbox id and the config it was made from (containers need it again). */
+export interface Pod {
+  id: string;
+  config: object;
 }
 
 const definition = protoLoader.loadSync(new URL("./proto/cri.proto", import.meta.url).pathname, { keepCase: false, defaults: true });
@@ -72,22 +84,39 @@ export class Cri {
 
   /**
    * RunPodSandbox for a pod on the node's network (no CNI needed), with its pause container
-   * from the lab's pause image; returns the sandbox id.
+   * from the lab's pause image.
    */
-  async runPodSandbox(name: string, logDirectory: string): Promise<string> {
+  async runPodSandbox(name: string, logDirectory: string): Promise<Pod> {
     const config = {
       metadata: { name, uid: `uid-${name}`, namespace: "lab", attempt: 0 },
       logDirectory,
       labels: { app: name },
       linux: { securityContext: { namespaceOptions: { network: "NODE", pid: "CONTAINER", ipc: "POD" } } },
     };
-    return (await unary(this.runtime.RunPodSandbox.bind(this.runtime), { config }, 120_000)).podSandboxId;
+    const { podSandboxId } = await unary(this.runtime.RunPodSandbox.bind(this.runtime), { config }, 120_000);
+    return { id: podSandboxId, config };
   }
 
-  /** StopPodSandbox then RemovePodSandbox, as the kubelet does when a pod is deleted. */
-  async removePodSandbox(id: string): Promise<void> {
-    await unary(this.runtime.StopPodSandbox.bind(this.runtime), { podSandboxId: id }, 60_000);
-    await unary(this.runtime.RemovePodSandbox.bind(this.runtime), { podSandboxId: id }, 60_000);
+  /** CreateContainer then StartContainer in `pod`, running `script` with the image's shell; returns the container id. */
+  async runContainer(pod: Pod, name: string, image: string, script: string): Promise<string> {
+    const config = { metadata: { name, attempt: 0 }, image: { image }, command: ["/bin/sh", "-c"], args: [script], logPath: `${name}.log` };
+    const request = { podSandboxId: pod.id, config, sandboxConfig: pod.config };
+    const { containerId } = await unary(this.runtime.CreateContainer.bind(this.runtime), request, 60_000);
+    await unary(this.runtime.StartContainer.bind(this.runtime), { containerId }, 60_000);
+    return containerId;
+  }
+
+  /** ExecSync: `cmd` in the container, its stdout (rejects on a non-zero exit). */
+  async exec(containerId: string, cmd: string[]): Promise<string> {
+    const res = await unary(this.runtime.ExecSync.bind(this.runtime), { containerId, cmd, timeout: 30 }, 40_000);
+    if (res.exitCode !== 0) throw new Error(`${cmd.join(" ")} exited ${res.exitCode}: ${res.stderr.toString()}`);
+    return res.stdout.toString();
+  }
+
+  /** StopPodSandbox then RemovePodSandbox (its containers with it), as the kubelet does when a pod is deleted. */
+  async removePodSandbox(pod: Pod): Promise<void> {
+    await unary(this.runtime.StopPodSandbox.bind(this.runtime), { podSandboxId: pod.id }, 60_000);
+    await unary(this.runtime.RemovePodSandbox.bind(this.runtime), { podSandboxId: pod.id }, 60_000);
   }
 
   close(): void {

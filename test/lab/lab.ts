@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { onExit } from "./cleanup.js";
 import { busyboxImageSpec } from "./busybox.js";
 import { startContainerd, type Containerd } from "./containerd.js";
-import { allowPlainHttp } from "./cri.js";
+import { allowPlainHttp, CRI_PAUSE } from "./cri.js";
 import { ctr } from "./ctr.js";
 import { startDockerd, type Dockerd } from "./dockerd.js";
 import { DEFAULT_GATE_PASS_BYTES, GATED_LAYER_MEDIA_TYPE } from "./gate.js";
@@ -35,7 +35,7 @@ export interface LabOptions {
   withDocker?: boolean;
   /**
    * Also serve CRI (default false): image pulls from the lab registry (and proxies given to
-   * `allowPlainHttp`), and pod sandboxes whose pause image is the lab's busybox (`CRI_PAUSE_IMAGE`).
+   * `allowPlainHttp`), and pod sandboxes whose pause image is the lab's busybox (`CRI_PAUSE` on the lab registry).
    */
   withCri?: boolean;
 }
@@ -80,7 +80,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     // The registry first: a CRI lab's containerd config names the pause image on it.
     const registryDaemon = await startRegistry({ dir });
     started.push(registryDaemon);
-    const pause = { repo: "lab/pause", tag: "1" };
+    const pause = CRI_PAUSE;
     const containerd = await startContainerd({
       dir,
       logLevel: options.logLevel,
