@@ -131,18 +131,10 @@ export class Pruner {
     this.audit = audit;
     try {
       const report = await this.prune(request, this.controller.signal);
-      this.record(report, request.trigger ?? "http", audit);
+      this.record(request.trigger ?? "http", audit, { report });
       return report;
     } catch (error) {
-      // A run that failed half-way still deleted what its audit lines say it deleted.
-      this.metrics.recordPrune({
-        trigger: request.trigger ?? "http",
-        result: "failure",
-        reclaimedBytes: 0,
-        leasesDeleted: audit.deleted["lease-delete"],
-        ingestsAborted: audit.deleted["ingest-abort"],
-        error: (error as Error).message,
-      });
+      this.record(request.trigger ?? "http", audit, { error: error as Error });
       throw error;
     } finally {
       this.busy = false;
@@ -324,15 +316,24 @@ export class Pruner {
     await this.client.deleteLease(namespace, id, true, { timeoutMs: 120_000 });
   }
 
-  /** What was deleted is counted either way; bytes only when measured, and a failed measurement is a failed run. */
-  private record(report: PruneReport, trigger: PruneTrigger, audit: AuditLog): void {
+  /**
+   * One run in the metrics. What was deleted is what its audit lines say, whatever the result (a
+   * run that failed half-way still deleted that much); bytes count only when they were measured,
+   * and a failed measurement is a failed run.
+   */
+  private record(trigger: PruneTrigger, audit: AuditLog, run: { report: PruneReport } | { error: Error }): void {
+    const deleted = { leasesDeleted: audit.deleted["lease-delete"], ingestsAborted: audit.deleted["ingest-abort"] };
+    if ("error" in run) {
+      this.metrics.recordPrune({ trigger, result: "failure", reclaimedBytes: 0, ...deleted, error: run.error.message });
+      return;
+    }
+    const { report } = run;
     const error = report.bytes.measurementError;
     this.metrics.recordPrune({
       trigger,
       result: report.dryRun ? "dry_run" : error === undefined ? "success" : "failure",
       reclaimedBytes: report.bytes.reclaimed?.total ?? 0,
-      leasesDeleted: audit.deleted["lease-delete"],
-      ingestsAborted: audit.deleted["ingest-abort"],
+      ...deleted,
       ...(error === undefined ? {} : { error }),
     });
   }
