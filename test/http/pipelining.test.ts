@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import type { AddressInfo } from "node:net";
@@ -11,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { LIMITS, limitConnections } from "../../src/http/connection-limits.js";
 import { FakeContainerd } from "../support/fake-containerd.js";
 import type { TestApp } from "../support/app.js";
+import { selfSignedCert } from "../support/tls.js";
 import { appFor, sampleNamespace } from "../faults/support.js";
 
 // Clients that pipeline a thousand scrapes in one write and never read the answers: each
@@ -126,9 +126,8 @@ describe("a long keep-alive connection", () => {
 describe("pipelining over TLS", () => {
   it("leaves the rest of the batch unparsed there too", async () => {
     const dir = mkdtempSync(join(tmpdir(), "pipelining-tls-"));
-    execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-      "-keyout", "k.pem", "-out", "c.pem", "-days", "1", "-subj", "/CN=localhost"], { cwd: dir, stdio: "pipe" });
-    const app = Fastify({ https: { key: readFileSync(join(dir, "k.pem")), cert: readFileSync(join(dir, "c.pem")) } });
+    const files = selfSignedCert(dir, "server");
+    const app = Fastify({ https: { key: readFileSync(files.key), cert: readFileSync(files.cert) } });
     rmSync(dir, { recursive: true, force: true });
     limitConnections(app, pino({ level: "silent" }));
     // Answers that take their time, so that the batch's requests stay pending.

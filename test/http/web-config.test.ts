@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
@@ -18,6 +17,7 @@ import { buildApp } from "../../src/http/app.js";
 import { BasicAuth, CLIENT_LIMITS } from "../../src/http/web-config/basic-auth.js";
 import { loadWebConfig, parseWebConfig, WebConfigError } from "../../src/http/web-config/file.js";
 import { type ReloadEvent, WebConfigManager } from "../../src/http/web-config/manager.js";
+import { EC_KEY, opensslIn, selfSignedCert } from "../support/tls.js";
 
 // containerd is absent: these tests are about the HTTP layer, /metrics answers containerd_up 0.
 const NO_CONTAINERD = "--containerd.address=/nonexistent/containerd.sock";
@@ -26,19 +26,12 @@ const ADMIN_TOKEN = "correct-horse-battery-staple";
 const dir = mkdtempSync(join(tmpdir(), "web-config-test-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
-const EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-
-/** A self-signed certificate for 127.0.0.1 and localhost. */
-function selfSigned(name: string, cn = "localhost"): { cert: string; key: string } {
-  openssl("req", "-x509", ...EC, "-keyout", `${name}.key`, "-out", `${name}.crt`, "-days", "2", "-subj", `/CN=${cn}`,
-    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost");
-  return { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
-}
+const openssl = (...args: string[]) => opensslIn(dir, ...args);
+const selfSigned = (name: string, cn?: string) => selfSignedCert(dir, name, cn);
 
 /** A client certificate signed by `ca`. */
 function signedClient(name: string, ca: { cert: string; key: string }): { cert: string; key: string } {
-  openssl("req", ...EC, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${name}`);
+  openssl("req", ...EC_KEY, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${name}`);
   writeFileSync(join(dir, `${name}.ext`), "extendedKeyUsage=clientAuth\n");
   openssl("x509", "-req", "-in", `${name}.csr`, "-CA", ca.cert, "-CAkey", ca.key, "-CAcreateserial",
     "-out", `${name}.crt`, "-days", "2", "-extfile", `${name}.ext`);

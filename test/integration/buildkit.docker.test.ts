@@ -8,16 +8,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ContainerdClient } from "../../src/containerd/client.js";
-import { classify, type ClassifiedInventory } from "../../src/inventory/classify.js";
 import { InventoryReader } from "../../src/inventory/read.js";
-import { DEFAULT_POLICY, LABEL } from "../../src/inventory/states.js";
+import { LABEL } from "../../src/inventory/states.js";
 import { BUILDKIT_HISTORY_NAMESPACE, BUILDKIT_TEMPORARY_LABEL } from "../../src/inventory/owners/buildkit.js";
 import { spawnDocker } from "../lab/docker.js";
 import { startLab, type Lab } from "../lab/lab.js";
 import { waitFor } from "../lab/wait.js";
+import { classifiedNow } from "../support/classified.js";
 import { startTestApp, type TestApp } from "../support/app.js";
 import { parseExposition, select } from "../support/exposition.js";
-import { expectPredictedIsDrop, measuredPrune } from "../support/prune-check.js";
+import { expectPredictedIsDrop, measuredPrune, postPrune } from "../support/prune-check.js";
 
 const TOKEN = "buildkit-owners-token";
 const MOBY = "moby";
@@ -62,9 +62,7 @@ async function buildKitSettled(): Promise<void> {
   }, { timeoutMs: 60_000, intervalMs: 1_000 });
 }
 
-async function classified(): Promise<ClassifiedInventory> {
-  return classify(await new InventoryReader(client).read(Date.now() + 30_000), DEFAULT_POLICY, Date.now() / 1000);
-}
+const classified = () => classifiedNow(client);
 
 beforeAll(async () => {
   contexts = mkdtempSync(join(tmpdir(), "buildkit-test-"));
@@ -134,15 +132,9 @@ describe(`BuildKit in Docker ${process.env.LAB_DOCKER ?? ""}`, () => {
     const moby = (await classified()).namespaces.find((ns) => ns.name === MOBY)!;
     const variants = moby.leases.find((l) => l.id.endsWith("-variants"));
     expect(variants).toBeDefined();
-    const res = await t.app.inject({
-      method: "POST",
-      url: "/admin/prune",
-      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-      payload: JSON.stringify({ namespaces: [MOBY], leases: [variants!.id] }),
-    });
-    expect(res.statusCode, res.body).toBe(200);
-    expect(res.json().leases.deleted).toEqual([]);
-    expect(res.json().leases.skipped).toContainEqual(expect.objectContaining({ id: variants!.id, owner: "buildkit", reason: "owned" }));
+    const report = await postPrune(t, TOKEN, { namespaces: [MOBY], leases: [variants!.id] });
+    expect(report.leases.deleted).toEqual([]);
+    expect(report.leases.skipped).toContainEqual(expect.objectContaining({ id: variants!.id, owner: "buildkit", reason: "owned" }));
     expect((await client.listLeases(MOBY)).map((l) => l.id)).toContain(variants!.id);
   }, 120_000);
 });

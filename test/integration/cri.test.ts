@@ -6,15 +6,14 @@ import { mkdtempSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ContainerdClient } from "../../src/containerd/client.js";
-import { classify, type ClassifiedInventory } from "../../src/inventory/classify.js";
-import { InventoryReader } from "../../src/inventory/read.js";
-import { DEFAULT_POLICY } from "../../src/inventory/states.js";
+import type { ClassifiedInventory } from "../../src/inventory/classify.js";
 import { STAY_UP } from "../lab/busybox.js";
-import { allowPlainHttp, Cri, CRI_PAUSE } from "../lab/cri.js";
+import { allowPlainHttp, Cri, criPauseImage } from "../lab/cri.js";
 import { pushImage, type PushedImage } from "../lab/images.js";
 import { startLab, type Lab } from "../lab/lab.js";
 import { startThrottleProxy, type ThrottleProxy } from "../lab/proxy.js";
 import { waitFor } from "../lab/wait.js";
+import { classifiedNow } from "../support/classified.js";
 import { startTestApp, type TestApp } from "../support/app.js";
 import { blobFileDigest, expectPredictedIsDrop, measuredPrune } from "../support/prune-check.js";
 
@@ -29,9 +28,7 @@ let client: ContainerdClient;
 let cri: Cri;
 let proxy: ThrottleProxy;
 
-async function classified(): Promise<ClassifiedInventory> {
-  return classify(await new InventoryReader(client).read(Date.now() + 30_000), DEFAULT_POLICY, Date.now() / 1000);
-}
+const classified = () => classifiedNow(client);
 const k8s = (c: ClassifiedInventory) => c.namespaces.find((ns) => ns.name === K8S);
 const ingested = async () => (await client.listIngests(K8S)).reduce((sum, i) => sum + i.offset, 0);
 /** The image's blobs as the exporter classified them. */
@@ -121,7 +118,7 @@ describe(`CRI pulls on containerd ${process.env.LAB_CONTAINERD ?? "1.6.20"}`, ()
   it("a running pod keeps its sandbox and its container's written layer through a prune; on 2.1 the sandbox's lease is cri-sandbox's and refused even when named", async () => {
     const pod = await cri.runPodSandbox("web", mkdtempSync(join(lab.dir, "pod-logs-")));
     const write = "dd if=/dev/urandom of=/data/f bs=1048576 count=2 2>/dev/null && md5sum /data/f > /data/md5 && echo done > /data/done";
-    const app = await cri.runContainer(pod, "app", `${lab.registry}/${CRI_PAUSE.repo}:${CRI_PAUSE.tag}`, `${write}; ${STAY_UP}`);
+    const app = await cri.runContainer(pod, "app", criPauseImage(lab.registry), `${write}; ${STAY_UP}`);
     const running = async (id: string) => (await lab.ctr(K8S, "tasks", "ls")).split("\n").some((l) => l.startsWith(id) && /RUNNING/.test(l));
     try {
       await waitFor("the pod's container to write its file", () => cri.exec(app, ["cat", "/data/done"]).then(() => true, () => false), { timeoutMs: 30_000 });

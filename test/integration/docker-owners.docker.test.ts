@@ -7,13 +7,12 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SeedClient } from "../../bench/grpc.js";
 import { ContainerdClient } from "../../src/containerd/client.js";
-import { classify, type ClassifiedInventory } from "../../src/inventory/classify.js";
-import { InventoryReader } from "../../src/inventory/read.js";
-import { DEFAULT_POLICY, LABEL } from "../../src/inventory/states.js";
+import { LABEL } from "../../src/inventory/states.js";
 import { pushImage, type PushedImage } from "../lab/images.js";
 import { startLab, type Lab } from "../lab/lab.js";
 import { startThrottleProxy } from "../lab/proxy.js";
 import { waitFor } from "../lab/wait.js";
+import { classifiedNow } from "../support/classified.js";
 import { startTestApp, type TestApp } from "../support/app.js";
 import { parseExposition, select } from "../support/exposition.js";
 import { blobFileDigest, expectPredictedIsDrop, fileDigest, measuredPrune } from "../support/prune-check.js";
@@ -69,9 +68,7 @@ async function cutPull(image: PushedImage, bytes: number): Promise<void> {
   }
 }
 
-async function classified(): Promise<ClassifiedInventory> {
-  return classify(await new InventoryReader(client).read(Date.now() + 30_000), DEFAULT_POLICY, Date.now() / 1000);
-}
+const classified = () => classifiedNow(client);
 
 function prune(body: object) {
   return measuredPrune(t, TOKEN, lab.root, client, body);

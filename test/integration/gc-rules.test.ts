@@ -8,12 +8,11 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SeedClient } from "../../bench/grpc.js";
 import { ContainerdClient } from "../../src/containerd/client.js";
-import { classify } from "../../src/inventory/classify.js";
-import { InventoryReader } from "../../src/inventory/read.js";
-import { DEFAULT_POLICY, LABEL } from "../../src/inventory/states.js";
+import { LABEL } from "../../src/inventory/states.js";
 import { listImages } from "../lab/inspect.js";
 import { startLab, type Lab } from "../lab/lab.js";
 import { selectRuntimes } from "../lab/runtimes.js";
+import { classifiedNow } from "../support/classified.js";
 import { startTestApp, type TestApp } from "../support/app.js";
 import { createSandbox as createSandboxIn } from "../support/sandbox.js";
 import { blobFileDigest, expectPredictedIsDrop, fileDigest, measuredPrune } from "../support/prune-check.js";
@@ -70,9 +69,7 @@ function prune(body: object) {
   return measuredPrune(t, TOKEN, lab.root, client, body);
 }
 
-async function classified() {
-  return classify(await new InventoryReader(client).read(Date.now() + 30_000), DEFAULT_POLICY, Date.now() / 1000);
-}
+const classified = () => classifiedNow(client);
 
 const createSandbox = (ns: string, id: string, labels: Record<string, string>) => createSandboxIn(lab.socket, ns, id, labels);
 

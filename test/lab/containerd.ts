@@ -112,7 +112,7 @@ async function checkEnvironment(dir: string, socket: string): Promise<void> {
 /** containerd 1.x: config version 2. */
 function configTomlV2(p: Paths, logLevel: string, gateToml: string, cri: ContainerdOptions["cri"]): string {
   const q = JSON.stringify; // TOML basic strings accept JSON string escapes
-  // CRI only when asked for: it creates \`k8s.io\`. NRI is off by default on 1.x; disabled anyway
+  // CRI only when asked for: it creates `k8s.io`. NRI is off by default on 1.x; disabled anyway
   // so the lab never touches the host-wide NRI socket.
   const disabled = cri ? ["io.containerd.nri.v1.nri"] : ["io.containerd.grpc.v1.cri", "io.containerd.nri.v1.nri"];
   const criToml = !cri

@@ -8,6 +8,8 @@ import * as protoLoader from "@grpc/proto-loader";
 
 /** Where a CRI lab's pause image lives on its registry: the lab's busybox (busybox.ts). */
 export const CRI_PAUSE = { repo: "lab/pause", tag: "1" } as const;
+/** The pause image's reference on the lab registry at `registry` ("127.0.0.1:PORT"). */
+export const criPauseImage = (registry: string) => `${registry}/${CRI_PAUSE.repo}:${CRI_PAUSE.tag}`;
 
 /** Lets CRI pull over plain HTTP from each `host:port` (containerd's hosts.toml under config_path). */
 export function allowPlainHttp(registryHosts: string, addresses: readonly string[]): void {

@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { onExit } from "./cleanup.js";
 import { busyboxImageSpec } from "./busybox.js";
 import { startContainerd, type Containerd } from "./containerd.js";
-import { allowPlainHttp, CRI_PAUSE } from "./cri.js";
+import { allowPlainHttp, CRI_PAUSE, criPauseImage } from "./cri.js";
 import { ctr } from "./ctr.js";
 import { startDockerd, type Dockerd } from "./dockerd.js";
 import { DEFAULT_GATE_PASS_BYTES, GATED_LAYER_MEDIA_TYPE } from "./gate.js";
@@ -80,13 +80,12 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     // The registry first: a CRI lab's containerd config names the pause image on it.
     const registryDaemon = await startRegistry({ dir });
     started.push(registryDaemon);
-    const pause = CRI_PAUSE;
     const containerd = await startContainerd({
       dir,
       logLevel: options.logLevel,
       gatePassBytes,
       runtime: runtimes.containerd,
-      ...(options.withCri ? { cri: { sandboxImage: `${registryDaemon.address}/${pause.repo}:${pause.tag}` } } : {}),
+      ...(options.withCri ? { cri: { sandboxImage: criPauseImage(registryDaemon.address) } } : {}),
     });
     started.push(containerd);
     const proxy = await startThrottleProxy({ target: registryDaemon.address, bytesPerSecond: Infinity });
@@ -94,7 +93,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     if (options.withCri) {
       allowPlainHttp(containerd.registryHosts, [registryDaemon.address, proxy.address]);
       const target = { socket: containerd.socket, ctrPath: containerd.ctrPath, registry: registryDaemon.address };
-      await pushImage(target, busyboxImageSpec(runtimes.busybox, pause.repo, pause.tag));
+      await pushImage(target, busyboxImageSpec(runtimes.busybox, CRI_PAUSE.repo, CRI_PAUSE.tag));
     }
     let docker: { daemon: Dockerd; busyboxImage: string } | null = null;
     if (runtimes.docker && options.withDocker) {
