@@ -7,7 +7,8 @@
 // How Docker is cancelled here is how a user cancels it: SIGINT to the CLI (Ctrl-C). The CLI
 // closes its API request; dockerd cancels the operation's context, and whatever containerd state
 // the operation had created stays behind (test/lab/README.md has the table per Docker version).
-import { buildImage, chainIds, ociArchive, type ImageSpec } from "./oci.js";
+import { gatedUnpack } from "./gate.js";
+import { buildImage, ociArchive, type ImageSpec } from "./oci.js";
 import { docker, dockerOf, spawnDocker, type DockerProcess } from "./docker.js";
 import type { PushedImage } from "./images.js";
 import type { LabInfo } from "./info.js";
@@ -141,10 +142,7 @@ export async function dockerPullCancelledDuringUnpack(
   image: PushedImage,
   options: { timeoutMs?: number } = {},
 ): Promise<CancelledDockerUnpack> {
-  const gated = image.layers.findIndex((l) => l.gated);
-  if (gated < 0) throw new Error("needs an image with a gated layer");
-  const chainId = chainIds(image.layers.map((l) => l.diffId))[gated]!;
-  const isHeld = (s: SnapshotRow): boolean => s.kind === "Active" && s.key.startsWith("extract-") && s.key.endsWith(` ${chainId}`);
+  const { chainId, isHeld } = gatedUnpack(image);
   const before = await mobyState(lab);
   const pull = spawnDocker(lab, ["pull", image.ref]);
   let heldExtract: SnapshotRow;

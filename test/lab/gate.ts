@@ -14,6 +14,9 @@
 // containerd's normal path. A gated layer is a normal gzip'ed tar, only its media type differs.
 import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { PushedImage } from "./images.js";
+import type { SnapshotRow } from "./inspect.js";
+import { chainIds } from "./oci.js";
 
 export const GATED_LAYER_MEDIA_TYPE = "application/vnd.oci.image.layer.v1.tar+gzip+containerd-lab-gated";
 const GZIP_LAYER_MEDIA_TYPE = "application/vnd.oci.image.layer.v1.tar+gzip";
@@ -49,4 +52,16 @@ while [ "$i" -lt ${GATE_MAX_SECONDS * 10} ]; do sleep 0.1; i=$((i + 1)); done
 echo "containerd-lab unpack gate: held for ${GATE_MAX_SECONDS}s, giving up" >&2
 exit 1
 `;
+}
+
+/**
+ * The snapshot an unpack of `image` is held in: the active `extract-… <chain ID>` of its gated
+ * layer (the layers before it unpack normally, each briefly with an extract snapshot of its own).
+ */
+export function gatedUnpack(image: PushedImage): { chainId: string; heldKey: (key: string) => boolean; isHeld: (s: SnapshotRow) => boolean } {
+  const gated = image.layers.findIndex((l) => l.gated);
+  if (gated < 0) throw new Error(`${image.ref} has no gated layer: a held unpack needs one`);
+  const chainId = chainIds(image.layers.map((l) => l.diffId))[gated]!;
+  const heldKey = (key: string): boolean => key.startsWith("extract-") && key.endsWith(` ${chainId}`);
+  return { chainId, heldKey, isHeld: (s) => s.kind === "Active" && heldKey(s.key) };
 }

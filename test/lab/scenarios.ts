@@ -31,7 +31,7 @@ import {
   type LeaseRow,
   type SnapshotRow,
 } from "./inspect.js";
-import { chainIds } from "./oci.js";
+import { gatedUnpack } from "./gate.js";
 import { startThrottleProxy } from "./proxy.js";
 import { selectRuntimes } from "./runtimes.js";
 import { GiveUp, waitFor } from "./wait.js";
@@ -179,13 +179,7 @@ export async function cancelledUnpack(
   image: PushedImage,
   options: { timeoutMs?: number } = {},
 ): Promise<CancelledUnpack> {
-  const gated = image.layers.findIndex((l) => l.gated);
-  if (gated < 0) throw new Error("cancelledUnpack needs an image with a gated layer");
-  // Layers before the gate unpack normally, each briefly with its own extract snapshot: wait
-  // for the gated layer's one, named after its chain ID.
-  const chainId = chainIds(image.layers.map((l) => l.diffId))[gated]!;
-  const heldKey = (key: string): boolean => key.startsWith("extract-") && key.endsWith(` ${chainId}`);
-  const isHeld = (s: SnapshotRow): boolean => s.kind === "Active" && heldKey(s.key);
+  const { chainId, heldKey, isHeld } = gatedUnpack(image);
   const before = await leaseIds(lab, ns);
   const pull = spawnCtr(lab, ns, clientPullArgs(lab, image.ref));
   try {
