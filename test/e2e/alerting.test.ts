@@ -31,6 +31,7 @@ import {
 } from "../support/prometheus.js";
 import { buildScene, type Scene } from "../support/scene.js";
 import { type NotifiedAlert, startWebhook, type Webhook } from "../support/webhook.js";
+import { fetchPrune } from "../support/prune-check.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const TOKEN = "e2e-alerting-token";
@@ -376,10 +377,7 @@ describe("alerts and dashboard against a real Prometheus and Alertmanager", () =
   }, 30_000);
 
   it("resolves the alerts at the webhook once a prune through the admin API has freed the space", async () => {
-    const response = await fetch(`http://${instance}/admin/prune`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-      body: JSON.stringify({ leaseStaleAfter: "0s", ingestIdleAfter: "0s" }),
+    const response = await fetchPrune(`http://${instance}`, TOKEN, { leaseStaleAfter: "0s", ingestIdleAfter: "0s" }, {
       signal: AbortSignal.timeout(30_000),
     });
     const text = await response.text();

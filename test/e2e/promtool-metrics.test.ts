@@ -6,6 +6,7 @@ import { parseExposition, select } from "../support/exposition.js";
 import { startTestApp, type TestApp } from "../support/app.js";
 import { promtool } from "../support/prometheus.js";
 import { buildScene, type Scene } from "../support/scene.js";
+import { fetchPrune } from "../support/prune-check.js";
 
 const TOKEN = "e2e-promtool-token";
 
@@ -70,12 +71,7 @@ describe("promtool check metrics on the exporter's real /metrics", () => {
   });
 
   it("reports no problem after a prune (the last-success gauge and the prune counters move)", async () => {
-    const response = await fetch(`${base}/admin/prune`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-      body: JSON.stringify({ leaseStaleAfter: "0s", ingestIdleAfter: "0s" }),
-      signal: AbortSignal.timeout(30_000),
-    });
+    const response = await fetchPrune(base, TOKEN, { leaseStaleAfter: "0s", ingestIdleAfter: "0s" }, { signal: AbortSignal.timeout(30_000) });
     expect(response.status, await response.clone().text()).toBe(200);
     const text = await scrape();
     expect(select(parseExposition(text), "containerd_prune_last_success_timestamp_seconds")).toHaveLength(1);

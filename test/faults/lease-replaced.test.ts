@@ -4,6 +4,7 @@ import { listLeases } from "../lab/inspect.js";
 import { createLease, uniqueNamespace } from "../lab/scenarios.js";
 import { waitFor } from "../lab/wait.js";
 import { startTestApp, type TestApp } from "../support/app.js";
+import { injectPrune } from "../support/prune-check.js";
 
 // The real daemon: a stale lease deleted and re-created as a permanent one under the same id
 // while the prune watches it. The id and the (empty) resource list are the same before and
@@ -26,12 +27,7 @@ describe("a lease replaced during the confirmation window", () => {
 
     const listed = () => t.runtime.client.callCounts.get("Leases/ListResources") ?? 0;
     const before = listed();
-    const pruning = t.app.inject({
-      method: "POST",
-      url: "/admin/prune",
-      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-      payload: JSON.stringify({ namespaces: [ns], leaseStaleAfter: "0s" }),
-    });
+    const pruning = injectPrune(t.app, TOKEN, { namespaces: [ns], leaseStaleAfter: "0s" });
     // The prune has read the lease; its confirmation window is running.
     await waitFor("the prune to classify the lease", () => listed() > before, { timeoutMs: 10_000, intervalMs: 5 });
     await new Promise((resolve) => setTimeout(resolve, 800));

@@ -9,6 +9,7 @@ import { waitFor } from "../lab/wait.js";
 import { parseExposition, sample, select } from "../support/exposition.js";
 import { startTestApp, type TestApp } from "../support/app.js";
 import { startExporter } from "../support/exporter-process.js";
+import { fetchPrune, injectPrune } from "../support/prune-check.js";
 
 // A private real containerd (these tests pause it): what a prune reports as reclaimed is
 // what it removed, measured object by object, never a difference of store totals that a
@@ -49,13 +50,7 @@ async function importImage(ns: string, tag: string, layerBytes: number): Promise
 }
 const blobBytes = (image: BuiltImage) => [...image.blobs.values()].reduce((sum, b) => sum + b.length, 0);
 
-const prune = (body: object) =>
-  t!.app.inject({
-    method: "POST",
-    url: "/admin/prune",
-    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-    payload: JSON.stringify(body),
-  });
+const prune = (body: object) => injectPrune(t!.app, TOKEN, body);
 const counters = async () => {
   const samples = parseExposition((await t!.app.inject({ url: "/metrics" })).body);
   return {
@@ -163,11 +158,7 @@ describe("SIGTERM while a delete is waiting on containerd", () => {
     );
     try {
       const lines = () => exporter.stderr().split("\n").filter((l) => l.includes('"audit":"lease-delete"'));
-      const pruning = fetch(`${exporter.base}/admin/prune`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-        body: JSON.stringify({ namespaces: ["stopping"], leaseStaleAfter: "0s" }),
-      }).then((res) => res.status, () => "connection closed");
+      const pruning = fetchPrune(exporter.base, TOKEN, { namespaces: ["stopping"], leaseStaleAfter: "0s" }).then((res) => res.status, () => "connection closed");
       await waitFor("the first delete", () => lines().some((l) => l.includes('"outcome":"deleted"')), { timeoutMs: 20_000, intervalMs: 1 });
       process.kill(containerd.pid, "SIGSTOP");
       await new Promise((resolve) => setTimeout(resolve, 200));

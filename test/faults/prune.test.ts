@@ -4,6 +4,7 @@ import { FakeContainerd } from "../support/fake-containerd.js";
 import type { TestApp } from "../support/app.js";
 import { parseExposition, sample } from "../support/exposition.js";
 import { appFor, sampleNamespace } from "./support.js";
+import { injectPrune } from "../support/prune-check.js";
 
 const TOKEN = "correct-horse-battery-staple";
 
@@ -21,13 +22,7 @@ describe("prune faults", () => {
     await fake.dispose();
   });
 
-  const prune = (body: object = {}) =>
-    t.app.inject({
-      method: "POST",
-      url: "/admin/prune",
-      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-      payload: JSON.stringify(body),
-    });
+  const prune = (body: object = {}) => injectPrune(t.app, TOKEN, body);
   const leaseIds = (namespace: string) => (fake.data.namespaces[namespace]?.leases ?? []).map((l) => l.id).sort();
 
   it("runs one prune at a time: a second one meanwhile gets 409 and deletes nothing", async () => {

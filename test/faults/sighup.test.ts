@@ -4,6 +4,7 @@ import { listLeases } from "../lab/inspect.js";
 import { createLease, uniqueNamespace } from "../lab/scenarios.js";
 import { waitFor } from "../lab/wait.js";
 import { type ExporterProcess, startExporter } from "../support/exporter-process.js";
+import { fetchPrune } from "../support/prune-check.js";
 
 // SIGHUP, Node's default for which is to end the process, in the plainest configuration (no web
 // config, no token file) and in the middle of a prune on the real daemon.
@@ -29,11 +30,7 @@ describe("SIGHUP", () => {
     const ns = uniqueNamespace("sighup");
     const lease = await createLease(lab, ns, { expiresIn: 3600 });
     exporter = await startExporter([`--containerd.address=${lab.socket}`, "--prune.confirm-window=2s"], { ADMIN_TOKEN: TOKEN });
-    const pruning = fetch(`${exporter.base}/admin/prune`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-      body: JSON.stringify({ namespaces: [ns], leaseStaleAfter: "0s" }),
-    });
+    const pruning = fetchPrune(exporter.base, TOKEN, { namespaces: [ns], leaseStaleAfter: "0s" });
     await new Promise((resolve) => setTimeout(resolve, 1000)); // inside the confirmation window
     exporter.child.kill("SIGHUP");
     const res = await pruning;

@@ -9,6 +9,7 @@ import { cancelledDownload } from "../lab/scenarios.js";
 import { waitFor } from "../lab/wait.js";
 import { parseExposition, sample } from "../support/exposition.js";
 import { startTestApp } from "../support/app.js";
+import { fetchPrune, injectPrune } from "../support/prune-check.js";
 
 // A prune interrupted by SIGTERM: the process leaves within 10 s, no lease is half handled, and
 // the next exporter sees the truth and prunes normally.
@@ -54,11 +55,7 @@ describe("SIGTERM during a prune", () => {
       describe: () => stderr,
     });
 
-    const pruning = fetch(`${base}/admin/prune`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-      body: JSON.stringify({ leaseStaleAfter: "0s", ingestIdleAfter: "0s" }),
-    }).then((res) => res.status, () => "connection closed");
+    const pruning = fetchPrune(base, TOKEN, { leaseStaleAfter: "0s", ingestIdleAfter: "0s" }).then((res) => res.status, () => "connection closed");
     await new Promise((resolve) => setTimeout(resolve, 1000)); // inside the 5 s confirmation window
     const signalled = Date.now();
     child.kill("SIGTERM");
@@ -73,12 +70,7 @@ describe("SIGTERM during a prune", () => {
     try {
       const metrics = parseExposition((await next.app.inject({ url: "/metrics" })).body);
       expect(sample(metrics, "containerd_leases", { namespace: "dl", state: "active", owner: "client" })).toBe(1);
-      const res = await next.app.inject({
-        method: "POST",
-        url: "/admin/prune",
-        headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-        payload: JSON.stringify({ leaseStaleAfter: "0s", ingestIdleAfter: "0s" }),
-      });
+      const res = await injectPrune(next.app, TOKEN, { leaseStaleAfter: "0s", ingestIdleAfter: "0s" });
       expect(res.statusCode).toBe(200);
       expect((res.json() as PruneReport).leases.deleted.map((l) => l.id)).toEqual(leasesBefore.map((l) => l.id));
       expect(await listLeases(lab, "dl")).toEqual([]);

@@ -15,7 +15,7 @@ import { waitFor } from "../lab/wait.js";
 import { classifiedNow } from "../support/classified.js";
 import { startTestApp, type TestApp } from "../support/app.js";
 import { parseExposition, select } from "../support/exposition.js";
-import { blobFileDigest, expectPredictedIsDrop, fileDigest, measuredPrune } from "../support/prune-check.js";
+import { blobFileDigest, expectPredictedIsDrop, fileDigest, injectPrune, measuredPrune } from "../support/prune-check.js";
 import { spawnDocker } from "../lab/docker.js";
 import { createSandbox } from "../support/sandbox.js";
 
@@ -152,12 +152,7 @@ describe(`Docker ${process.env.LAB_DOCKER ?? ""} leases`, () => {
 
   it("refuses a named running container's lease (owned-by-container); the container restarts with its file", async () => {
     const app = await busyContainer("named", 2);
-    const dry = await t.app.inject({
-      method: "POST",
-      url: "/admin/prune",
-      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-      payload: JSON.stringify({ dryRun: true, leases: [app.id] }),
-    });
+    const dry = await injectPrune(t.app, TOKEN, { dryRun: true, leases: [app.id] });
     expect(dry.json().leases.skipped).toContainEqual(expect.objectContaining({ id: app.id, owner: "docker-container", reason: "owned-by-container" }));
     const m = await prune({ leases: [app.id] });
     expect(m.report.leases.skipped).toContainEqual(expect.objectContaining({ id: app.id, reason: "owned-by-container" }));

@@ -15,7 +15,7 @@ import { selectRuntimes } from "../lab/runtimes.js";
 import { classifiedNow } from "../support/classified.js";
 import { startTestApp, type TestApp } from "../support/app.js";
 import { createSandbox as createSandboxIn } from "../support/sandbox.js";
-import { blobFileDigest, expectPredictedIsDrop, fileDigest, measuredPrune } from "../support/prune-check.js";
+import { blobFileDigest, expectPredictedIsDrop, fileDigest, injectPrune, measuredPrune } from "../support/prune-check.js";
 
 const TOKEN = "gc-rules-admin-token";
 const HOUR = 3600_000;
@@ -170,12 +170,7 @@ describe("every version: a Docker container's writable layer (the lease dockerd 
     const file = await snapshotWithFile("moby", id, 1 << 20, id);
     const hash = fileDigest(file);
 
-    const dry = await t.app.inject({
-      method: "POST",
-      url: "/admin/prune",
-      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-      payload: JSON.stringify({ dryRun: true, leases: [id] }),
-    });
+    const dry = await injectPrune(t.app, TOKEN, { dryRun: true, leases: [id] });
     expect(dry.json().leases.skipped).toContainEqual(expect.objectContaining({ id, owner: "docker-container", reason: "owned-by-container" }));
     expect(dry.json().leases.deleted.map((l: { id: string }) => l.id)).not.toContain(id);
 

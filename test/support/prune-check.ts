@@ -32,14 +32,22 @@ async function objects(client: ContainerdClient): Promise<Set<string>> {
   return keys;
 }
 
+/** The headers of an admin prune request with a JSON body. */
+const pruneHeaders = (token: string) => ({ authorization: `Bearer ${token}`, "content-type": "application/json" });
+
+/** POST /admin/prune with `body` into the app in this process; the answer as it came, whatever its status. */
+export function injectPrune(app: TestApp["app"], token: string, body: object) {
+  return app.inject({ method: "POST", url: "/admin/prune", headers: pruneHeaders(token), payload: JSON.stringify(body) });
+}
+
+/** POST /admin/prune with `body` to an exporter listening at `base` ("http://host:port"). */
+export function fetchPrune(base: string, token: string, body: object, init: { signal?: AbortSignal } = {}): Promise<Response> {
+  return fetch(`${base}/admin/prune`, { method: "POST", headers: pruneHeaders(token), body: JSON.stringify(body), ...init });
+}
+
 /** POST /admin/prune with `body`; anything but 200 fails the test with the answer's text. */
 export async function postPrune(t: TestApp, token: string, body: object): Promise<PruneReport> {
-  const res = await t.app.inject({
-    method: "POST",
-    url: "/admin/prune",
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    payload: JSON.stringify(body),
-  });
+  const res = await injectPrune(t.app, token, body);
   expect(res.statusCode, res.body).toBe(200);
   return res.json() as PruneReport;
 }
